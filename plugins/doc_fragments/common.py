@@ -1,0 +1,55 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) identity.lifecycle contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+    # The HTTP, retry and concurrency options every module of the collection has.
+    DOCUMENTATION = r"""
+options:
+  timeout:
+    description:
+      - Seconds to wait for one HTTP request to be answered.
+    type: float
+    default: 30
+  retries:
+    description:
+      - How many extra tries a request gets after HTTP 429, HTTP 5xx, a provider throttling code or
+        a connection error, with exponential back-off and jitter between tries.
+      - A C(Retry-After) header (or Alibaba Cloud's C(x-acs-retry-after)) is honoured, up to 300 seconds.
+      - C(0) disables retries.
+    type: int
+    default: 5
+  validate_certs:
+    description:
+      - Verify the provider's TLS certificate. Only set C(false) for a local test endpoint.
+    type: bool
+    default: true
+  ca_path:
+    description:
+      - A PEM bundle of the certificate authorities to trust instead of the system ones, for example
+        for a TLS-inspecting proxy.
+    type: path
+  parallelism:
+    description:
+      - At most this many requests are in flight at once when several users are given.
+      - All users of one task share one connection pool, one authentication and one rate limit.
+    type: int
+    default: 8
+  rate_limit:
+    description:
+      - At most this many requests per second to the provider, counting every retry.
+      - When not set, a default chosen from the provider's documented limits applies (see the
+        module's notes).
+    type: float
+notes:
+  - The module runs where the task runs. Run it on C(localhost) (or delegate the task to C(localhost)),
+    with C(ansible_python_interpreter) set to a Python that has C(requests), for example
+    C({{ ansible_playbook_python }}).
+  - Environment variables are read on the host that runs the module. An option given in the task or in
+    C(module_defaults) wins over its environment variable.
+requirements:
+  - requests >= 2.25
+"""

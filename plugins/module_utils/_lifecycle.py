@@ -1,0 +1,546 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) identity.lifecycle contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# FOR INTERNAL COLLECTION USE ONLY: this file may change without notice.
+
+"""What every user module and info module of the collection does, written once.
+
+A provider contributes a `UserDirectory` subclass that knows its API (lookups, delete, enable,
+disable, the user attributes). This file turns it into an Ansible module: options and their
+environment fallbacks, input validation, lookups by id or name, the rule that a user who is
+not found is already absent, check mode, diff, concurrency, per-user results in input order,
+and failing at the end with the names of the users that failed.
+"""
+
+from __future__ import annotations
+
+from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+
+from ._batch import RateLimiter, run_concurrently
+from ._http import (
+    HAS_REQUESTS,
+    REQUESTS_IMPORT_ERROR,
+    HttpTransport,
+    InputError,
+    NotFoundError,
+    ProviderError,
+    Redactor,
+)
+
+STATES = ("absent", "disabled", "enabled")
+MAX_PARALLELISM = 64
+
+
+def env(*names):
+    """An argument-spec fallback to the first of these environment variables that is set."""
+    return (env_fallback, list(names))
+
+
+def common_options():
+    return dict(
+        timeout=dict(type="float", default=30.0),
+        retries=dict(type="int", default=5),
+        validate_certs=dict(type="bool", default=True),
+        ca_path=dict(type="path"),
+        parallelism=dict(type="int", default=8),
+        rate_limit=dict(type="float"),
+    )
+
+
+def user_options():
+    return dict(
+        state=dict(type="str", required=True, choices=list(STATES)),
+        user_id=dict(type="list", elements="str"),
+        user_name=dict(type="list", elements="str"),
+    )
+
+
+def info_options():
+    return dict(
+        user_id=dict(type="list", elements="str"),
+        user_name=dict(type="list", elements="str"),
+    )
+
+
+class Step:
+    """One changing call: `description` is what the user reads in `actions`."""
+
+    def __init__(self, description, call):
+        self.description = description
+        self.call = call
+
+
+class Entry:
+    """One requested user and what happened to them."""
+
+    def __init__(self, key, by):
+        self.key = key
+        self.by = by  # "id" or "name"
+        self.user = None
+        self.found = False
+        self.changed = False
+        self.state = None
+        self.actions = []
+        self.request_ids = []
+        self.msg = ""
+        self.error = None
+        self.steps = []
+        self.same_as = None
+
+    @property
+    def failed(self):
+        return self.error is not None
+
+    def fail(self, error, msg=None):
+        self.error = error
+        self.msg = msg or str(error)
+
+
+class UserDirectory:
+    """A provider's users, as the generic module logic sees them. Subclasses fill in the API."""
+
+    provider = "provider"
+    default_rate_limit = None
+    window_quotas = None
+    # Options (beyond the common ones) that name a secret or a connection detail.
+    secret_options = ()
+
+    def __init__(self, module):
+        self.module = module
+        params = module.params
+        self.check_mode = module.check_mode
+        self.parallelism = params["parallelism"]
+        self.redact = Redactor(params.get(option) for option in self.secret_options)
+        rate = params["rate_limit"] if params["rate_limit"] is not None else self.default_rate_limit
+        self.limiter = RateLimiter(rate=rate, burst=max(1, self.parallelism),
+                                   window_quotas=self.window_quotas)
+        self.transport = None
+
+    # --- set-up a subclass adapts -------------------------------------------------------------
+    @classmethod
+    def connection_options(cls):
+        """The provider's own options (with environment fallbacks)."""
+        return {}
+
+    @classmethod
+    def module_kwargs(cls):
+        """Extra AnsibleModule arguments such as required_together."""
+        return {}
+
+    @classmethod
+    def extra_user_options(cls):
+        """Options only the provider's user module has (Alibaba: force)."""
+        return {}
+
+    def validate(self):
+        """Check option values before any request; raise InputError naming the option."""
+
+    def make_transport(self, parse_error, auth=None, headers=None):
+        params = self.module.params
+        self.transport = HttpTransport(
+            self.provider, parse_error, timeout=params["timeout"], retries=params["retries"],
+            validate_certs=params["validate_certs"], ca_path=params["ca_path"],
+            pool_size=self.parallelism, limiter=self.limiter, redactor=self.redact, auth=auth,
+            headers=headers)
+        return self.transport
+
+    def add_secret(self, value):
+        """A secret learned at run time (a token): never shown, by us or by Ansible."""
+        if value:
+            self.redact.add(value)
+            self.module.no_log_values.add(value)
+
+    def preflight(self):
+        """One cheap request proving the credentials and the directory before anything else,
+        so that a wrong directory never makes every user look "already absent"."""
+
+    # --- lookups ------------------------------------------------------------------------------
+    def validate_user_id(self, user_id):
+        """Raise InputError for an id this provider can never have."""
+
+    def get_user(self, user_id):
+        """The user with this id; raise NotFoundError when there is none."""
+        raise NotImplementedError
+
+    def find_users(self, user_name):
+        """Every user whose name matches exactly (provider rules); an empty list when none."""
+        raise NotImplementedError
+
+    def list_users(self):
+        """Every user of the directory, paged to the end."""
+        raise NotImplementedError
+
+    def lookup_ids(self, user_ids):
+        """{user_id: user or None}. Providers with a cheaper bulk read override this."""
+        outcomes = self.run(user_ids, self._get_or_none)
+        return self._collect(outcomes)
+
+    def lookup_names(self, user_names):
+        """{user_name: [users]}. Providers with a cheaper bulk read override this."""
+        outcomes = self.run(user_names, self.find_users)
+        return self._collect(outcomes)
+
+    def _get_or_none(self, user_id):
+        try:
+            return self.get_user(user_id)
+        except NotFoundError:
+            return None
+
+    @staticmethod
+    def _collect(outcomes):
+        result = {}
+        for outcome in outcomes:
+            result[outcome.item] = outcome.error if outcome.error is not None else outcome.value
+        return result
+
+    # --- attributes ---------------------------------------------------------------------------
+    def user_id_of(self, user):
+        raise NotImplementedError
+
+    def user_name_of(self, user):
+        raise NotImplementedError
+
+    def is_enabled(self, user):
+        raise NotImplementedError
+
+    def describe(self, user):
+        """The key attributes shown in diff mode (never a secret)."""
+        return {"user_id": self.user_id_of(user), "user_name": self.user_name_of(user),
+                "state": "enabled" if self.is_enabled(user) else "disabled"}
+
+    # --- changes ------------------------------------------------------------------------------
+    def plan_delete(self, entry):
+        """The steps that bring this user to absent (reads allowed, no change)."""
+        return [Step("deleted", lambda: self.delete_user(entry.user))]
+
+    def delete_user(self, user):
+        """Delete; return a request id or None. NotFoundError means someone else was faster."""
+        raise NotImplementedError
+
+    def set_enabled(self, user, enabled):
+        """Enable or disable; return a request id or None."""
+        raise NotImplementedError
+
+    def apply(self, entries):
+        """Run the planned steps of every entry; providers with bulk calls override this."""
+        self.run(entries, self.run_steps)
+
+    def run_steps(self, entry):
+        for step in entry.steps:
+            try:
+                request_id = step.call()
+            except NotFoundError:
+                # The user vanished between our lookup and this call: already absent.
+                entry.state = "absent"
+                if self.module.params["state"] == "enabled":
+                    entry.fail("not found", "user no longer exists; it cannot be enabled")
+                else:
+                    entry.msg = "already absent"
+                return
+            except ProviderError as exc:
+                entry.fail(exc)
+                return
+            entry.changed = True
+            entry.actions.append(step.description)
+            record_request_id(entry, request_id)
+
+    def run(self, items, function):
+        return run_concurrently(items, function, self.parallelism)
+
+    def close(self):
+        if self.transport is not None:
+            self.transport.session.close()
+
+
+def record_request_id(entry, request_id):
+    if isinstance(request_id, (list, tuple)):
+        for one in request_id:
+            record_request_id(entry, one)
+    elif request_id:
+        entry.request_ids.append(request_id)
+
+
+def build_module(directory_cls, options, required_one_of=None):
+    spec = {}
+    spec.update(directory_cls.connection_options())
+    spec.update(common_options())
+    spec.update(options)
+    kwargs = directory_cls.module_kwargs()
+    mutually_exclusive = list(kwargs.pop("mutually_exclusive", [])) + [("user_id", "user_name")]
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True,
+                           mutually_exclusive=mutually_exclusive,
+                           required_one_of=required_one_of, **kwargs)
+    if not HAS_REQUESTS:
+        module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
+    return module
+
+
+def validate_common(params):
+    if params["timeout"] <= 0:
+        raise InputError("timeout must be greater than 0")
+    if params["retries"] < 0:
+        raise InputError("retries must be 0 or more")
+    if not 1 <= params["parallelism"] <= MAX_PARALLELISM:
+        raise InputError("parallelism must be between 1 and %d" % MAX_PARALLELISM)
+    if params["rate_limit"] is not None and params["rate_limit"] <= 0:
+        raise InputError("rate_limit must be greater than 0")
+    for option in ("user_id", "user_name"):
+        for value in params.get(option) or []:
+            if value is None or not str(value).strip():
+                raise InputError("%s must not contain empty values" % option)
+
+
+def open_directory(module, directory_cls):
+    """Validate everything, then build the directory client; fail the task on bad input."""
+    try:
+        validate_common(module.params)
+        directory = directory_cls(module)
+        directory.validate()
+        for user_id in module.params.get("user_id") or []:
+            directory.validate_user_id(user_id)
+    except InputError as exc:
+        module.fail_json(msg=str(exc))
+    return directory
+
+
+def requested_entries(params):
+    """One Entry per distinct requested user, and the input order as a list of entries."""
+    by = "id" if params.get("user_id") is not None else "name"
+    keys = params.get("user_id") if by == "id" else params.get("user_name")
+    entries = {}
+    order = []
+    for key in keys or []:
+        entry = entries.setdefault(key, Entry(key, by))
+        order.append(entry)
+    return list(entries.values()), order
+
+
+def resolve(directory, entries):
+    """Find each entry's user; ambiguity and lookup errors fail only that entry."""
+    if not entries:
+        return
+    keys = [entry.key for entry in entries]
+    if entries[0].by == "id":
+        found = directory.lookup_ids(keys)
+    else:
+        found = directory.lookup_names(keys)
+    for entry in entries:
+        value = found.get(entry.key)
+        if isinstance(value, Exception):
+            entry.fail(value)
+            continue
+        if entry.by == "name":
+            if value and len(value) > 1:
+                ids = ", ".join(str(directory.user_id_of(user)) for user in value)
+                entry.fail("ambiguous", "user_name %r matches %d users (%s); give user_id instead"
+                           % (entry.key, len(value), ids))
+                continue
+            value = value[0] if value else None
+        entry.user = value
+        entry.found = value is not None
+
+
+def plan(directory, entries, state):
+    """Decide per entry what must change; returns the entries that need a change."""
+    seen = {}
+    to_change = []
+    for entry in entries:
+        if entry.failed:
+            continue
+        if not entry.found:
+            entry.state = "absent"
+            if state == "enabled":
+                entry.fail("not found", "user not found; a user that does not exist cannot be enabled")
+            else:
+                entry.msg = "already absent"
+            continue
+        user_id = directory.user_id_of(entry.user)
+        if user_id in seen:
+            # Two requested names for one user: act once, report twice.
+            entry.same_as = seen[user_id]
+            continue
+        seen[user_id] = entry
+        enabled = directory.is_enabled(entry.user)
+        entry.state = "enabled" if enabled else "disabled"
+        try:
+            if state == "absent":
+                entry.steps = directory.plan_delete(entry)
+            elif state == "disabled" and enabled:
+                entry.steps = [Step("disabled", lambda user=entry.user: directory.set_enabled(user, False))]
+            elif state == "enabled" and not enabled:
+                entry.steps = [Step("enabled", lambda user=entry.user: directory.set_enabled(user, True))]
+        except ProviderError as exc:
+            entry.fail(exc)
+            continue
+        except InputError as exc:
+            entry.fail(exc, str(exc))
+            continue
+        if entry.failed:
+            continue
+        if entry.steps:
+            to_change.append(entry)
+        else:
+            entry.msg = "already %s" % entry.state
+    return to_change
+
+
+def finish_entry(entry, state, check_mode):
+    if entry.failed:
+        return
+    if entry.steps and (entry.changed or check_mode):
+        entry.state = state
+        if check_mode:
+            entry.changed = True
+            entry.actions = [step.description for step in entry.steps]
+            entry.msg = "would be " + ("deleted" if state == "absent" else state)
+        else:
+            entry.msg = "deleted" if state == "absent" else state
+    elif entry.steps and not entry.msg:
+        entry.msg = "already %s" % (entry.state or state)
+
+
+def entry_result(directory, entry):
+    source = entry.same_as or entry
+    user = source.user
+    result = {
+        "user_id": directory.user_id_of(user) if user else (entry.key if entry.by == "id" else None),
+        "user_name": directory.user_name_of(user) if user else (entry.key if entry.by == "name" else None),
+        "found": source.found,
+        "changed": source.changed,
+        "state": source.state,
+        "actions": list(source.actions),
+        "msg": source.msg if entry.same_as is None else "same user as %r: %s" % (source.key, source.msg),
+    }
+    if source.request_ids:
+        result["request_ids"] = list(source.request_ids)
+    if source.failed:
+        result["failed"] = True
+        error = source.error
+        result["error"] = error.to_dict() if isinstance(error, ProviderError) else {"message": source.msg}
+        result["msg"] = source.msg
+    return result
+
+
+def entry_diff(directory, entry, state):
+    before = directory.describe(entry.user)
+    if state == "absent":
+        after = {"user_id": before.get("user_id"), "user_name": before.get("user_name"), "state": "absent"}
+    else:
+        after = dict(before, state=state)
+    label = before.get("user_name") or before.get("user_id")
+    return {"before_header": "%s user %s" % (directory.provider, label), "before": before,
+            "after_header": "%s user %s" % (directory.provider, label), "after": after}
+
+
+def retry_warning(directory):
+    transport = directory.transport
+    if transport is None or not transport.stats["retries"]:
+        return None
+    reasons = ", ".join("%s: %d" % item for item in sorted(transport.retry_reasons.items()))
+    return "%s: %d of %d requests were retried (%s)" % (
+        directory.provider, transport.stats["retries"], transport.stats["requests"], reasons)
+
+
+def run_user_module(directory_cls):
+    """The whole of a user module (atlassian_scim_user, uipath_user, alibaba_cloudsso_user)."""
+    options = user_options()
+    options.update(directory_cls.extra_user_options())
+    module = build_module(directory_cls, options, required_one_of=[("user_id", "user_name")])
+    directory = open_directory(module, directory_cls)
+    state = module.params["state"]
+    entries, order = requested_entries(module.params)
+    try:
+        if entries:
+            directory.preflight()
+    except ProviderError as exc:
+        module.fail_json(msg=str(exc), error=exc.to_dict(), changed=False, users=[])
+    resolve(directory, entries)
+    to_change = plan(directory, entries, state)
+    if to_change and not module.check_mode:
+        directory.apply(to_change)
+    for entry in entries:
+        finish_entry(entry, state, module.check_mode)
+    directory.close()
+
+    users = [entry_result(directory, entry) for entry in order]
+    changed = any(user["changed"] for user in users)
+    result = dict(changed=changed, users=users)
+    if len(order) == 1:
+        result["user"] = (order[0].same_as or order[0]).user
+    request_ids = [rid for entry in entries for rid in entry.request_ids]
+    if request_ids:
+        result["request_ids"] = request_ids
+    if module._diff:
+        result["diff"] = [entry_diff(directory, entry, state) for entry in entries
+                          if entry.changed and entry.user is not None]
+    warning = retry_warning(directory)
+    if warning:
+        module.warn(warning)
+    failed = [user for user in users if user.get("failed")]
+    counts = summarize(users, module.check_mode)
+    if failed:
+        names = ", ".join(str(user["user_name"] or user["user_id"]) for user in failed)
+        result["msg"] = "%d of %d users failed (%s): %s. %s" % (
+            len(failed), len(users), names, failed[0]["msg"], counts)
+        module.fail_json(**result)
+    result["msg"] = counts
+    module.exit_json(**result)
+
+
+def summarize(users, check_mode):
+    counts = {}
+    for user in users:
+        key = "failed" if user.get("failed") else user["msg"].split(":")[-1].strip()
+        counts[key] = counts.get(key, 0) + 1
+    text = ", ".join("%s: %d" % item for item in sorted(counts.items())) or "no users requested"
+    return ("check mode, " if check_mode else "") + text
+
+
+def run_info_module(directory_cls):
+    """The whole of an info module: users by id, by name, or all of them."""
+    module = build_module(directory_cls, info_options())
+    directory = open_directory(module, directory_cls)
+    params = module.params
+    try:
+        directory.preflight()
+        if params.get("user_id") is not None:
+            ids = unique(params["user_id"])
+            found = directory.lookup_ids(ids)
+            users = [found[key] for key in ids if found.get(key) is not None]
+        elif params.get("user_name") is not None:
+            names = unique(params["user_name"])
+            found = directory.lookup_names(names)
+            users = []
+            for name in names:
+                users.extend(found.get(name) or [])
+        else:
+            users = list(directory.list_users())
+        errors = [user for user in users if isinstance(user, Exception)]
+        if errors:
+            raise errors[0]
+    except ProviderError as exc:
+        module.fail_json(msg=str(exc), error=exc.to_dict())
+    finally:
+        directory.close()
+    result = dict(changed=False, users=dedupe_users(directory, users))
+    warning = retry_warning(directory)
+    if warning:
+        module.warn(warning)
+    module.exit_json(**result)
+
+
+def unique(values):
+    seen = set()
+    return [value for value in values if not (value in seen or seen.add(value))]
+
+
+def dedupe_users(directory, users):
+    seen = set()
+    result = []
+    for user in users:
+        key = directory.user_id_of(user)
+        if key not in seen:
+            seen.add(key)
+            result.append(user)
+    return result

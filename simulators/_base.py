@@ -1,0 +1,307 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) identity.lifecycle contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""What the three provider simulators share: a loopback HTTP(S) server, request parsing,
+a request log, switchable faults and the `/_sim/` control endpoints.
+
+A simulator subclass implements `handle(request)` for the provider's routes and
+`seed(data)` / `snapshot()` for its state. Tests drive faults either in-process
+(`simulator.add_fault(...)`) or over HTTP (`POST /_sim/faults`), which is how a playbook,
+the demo or Molecule, running in other processes, reach a simulator.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import ssl
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, unquote, urlsplit
+
+CONTROL_PREFIX = "/_sim/"
+
+
+class Request:
+    """One parsed request. `segments` are the path segments, each percent-decoded on its own,
+    so that an encoded `/` inside an id never becomes a path separator."""
+
+    def __init__(self, method, target, headers, body, client):
+        self.method = method.upper()
+        self.target = target
+        parts = urlsplit(target)
+        self.raw_path = parts.path
+        self.raw_query = parts.query
+        self.segments = [unquote(segment) for segment in parts.path.split("/") if segment != ""]
+        self.query = parse_qs(parts.query, keep_blank_values=True)
+        self.headers = headers
+        self.body = body
+        self.client = client
+
+    def arg(self, name, default=None):
+        values = self.query.get(name)
+        return values[0] if values else default
+
+    def header(self, name, default=None):
+        return self.headers.get(name, default)
+
+    def json(self):
+        if not self.body:
+            return None
+        return json.loads(self.body.decode("utf-8"))
+
+
+class Response:
+    def __init__(self, status=200, body=None, headers=None, content_type="application/json", raw=None):
+        self.status = status
+        self.headers = dict(headers or {})
+        if raw is not None:
+            self.payload = raw if isinstance(raw, bytes) else raw.encode("utf-8")
+        elif body is None:
+            self.payload = b""
+        else:
+            self.payload = json.dumps(body).encode("utf-8")
+        if self.payload and "Content-Type" not in self.headers:
+            self.headers["Content-Type"] = content_type
+
+
+class Fault:
+    """A switchable misbehaviour for requests matching `method` and the `path` regex.
+
+    action: "respond" (answer `status`, `headers`, `body` instead of the simulator), "drop" (close
+    the connection without an answer), "delay" (wait `delay` seconds, then answer normally).
+    `skip` matching requests pass first; then `times` of them are affected (None: all).
+    """
+
+    def __init__(self, action="respond", method=None, path=None, status=503, headers=None, body=None,
+                 times=1, skip=0, delay=0.0):
+        if action not in ("respond", "drop", "delay"):
+            raise ValueError("unknown fault action %r" % action)
+        self.action = action
+        self.method = method.upper() if method else None
+        self.path = re.compile(path) if path else None
+        self.status = int(status)
+        self.headers = dict(headers or {})
+        self.body = body
+        self.times = times
+        self.skip = int(skip)
+        self.delay = float(delay)
+
+    def matches(self, request):
+        if self.method and request.method != self.method:
+            return False
+        return not (self.path and not self.path.search(request.target))
+
+    def take(self):
+        """Called under the simulator lock for a matching request: does it apply to this one?"""
+        if self.skip > 0:
+            self.skip -= 1
+            return False
+        if self.times is None:
+            return True
+        if self.times <= 0:
+            return False
+        self.times -= 1
+        return True
+
+    @property
+    def spent(self):
+        return self.times is not None and self.times <= 0 and self.skip <= 0
+
+
+class Simulator:
+    """Base of the provider simulators: state lock, request log, faults, control endpoints."""
+
+    name = "simulator"
+
+    def __init__(self):
+        self.lock = threading.RLock()
+        self.faults = []
+        self.log = []
+        self.started = time.time()
+
+    # --- to implement -------------------------------------------------------------------------
+    def handle(self, request):
+        raise NotImplementedError
+
+    def seed(self, data):
+        raise NotImplementedError
+
+    def snapshot(self):
+        raise NotImplementedError
+
+    def credentials(self):
+        """What a client needs besides the URL (shown in the endpoints file of the CLI)."""
+        return {}
+
+    def client_environment(self, url):
+        """The modules' environment variables that point them at this simulator."""
+        return {}
+
+    # --- faults and log -----------------------------------------------------------------------
+    def add_fault(self, **spec):
+        fault = Fault(**spec)
+        with self.lock:
+            self.faults.append(fault)
+        return fault
+
+    def clear_faults(self):
+        with self.lock:
+            self.faults = []
+
+    def requests(self, method=None, path=None):
+        """The logged requests, optionally filtered by method and a path regex."""
+        pattern = re.compile(path) if path else None
+        with self.lock:
+            entries = list(self.log)
+        return [entry for entry in entries
+                if (method is None or entry["method"] == method.upper())
+                and (pattern is None or pattern.search(entry["path"]))]
+
+    def clear_log(self):
+        with self.lock:
+            self.log = []
+
+    def _fault_for(self, request):
+        with self.lock:
+            for fault in self.faults:
+                if fault.matches(request) and fault.take():
+                    self.faults = [one for one in self.faults if not one.spent]
+                    return fault
+        return None
+
+    # --- dispatch -----------------------------------------------------------------------------
+    def dispatch(self, request):
+        """Returns a Response, or None to drop the connection."""
+        if request.raw_path.startswith(CONTROL_PREFIX):
+            return self._control(request)
+        fault = self._fault_for(request)
+        if fault is not None and fault.action == "delay":
+            time.sleep(fault.delay)
+            fault = None
+        if fault is not None and fault.action == "drop":
+            self._record(request, "dropped")
+            return None
+        if fault is not None:
+            response = Response(fault.status, body=fault.body, headers=fault.headers)
+        else:
+            try:
+                response = self.handle(request)
+            except BadRequest as exc:
+                response = exc.response
+        self._record(request, response.status)
+        return response
+
+    def _record(self, request, status):
+        with self.lock:
+            self.log.append({"method": request.method, "path": request.target, "status": status,
+                             "time": time.time()})
+
+    def _control(self, request):
+        action = request.raw_path[len(CONTROL_PREFIX):].strip("/")
+        if action == "faults" and request.method == "POST":
+            spec = request.json() or {}
+            self.add_fault(**spec)
+            return Response(201, {"faults": len(self.faults)})
+        if action == "faults" and request.method == "DELETE":
+            self.clear_faults()
+            return Response(204)
+        if action == "requests" and request.method == "GET":
+            return Response(200, {"requests": self.requests(request.arg("method"), request.arg("path"))})
+        if action == "requests" and request.method == "DELETE":
+            self.clear_log()
+            return Response(204)
+        if action == "state" and request.method == "GET":
+            with self.lock:
+                return Response(200, self.snapshot())
+        if action == "seed" and request.method == "POST":
+            with self.lock:
+                self.seed(request.json() or {})
+            return Response(204)
+        return Response(404, {"error": "unknown control endpoint %s %s" % (request.method, request.raw_path)})
+
+
+class BadRequest(Exception):
+    """Raised inside a handler to answer with a ready response."""
+
+    def __init__(self, response):
+        super().__init__(response.status)
+        self.response = response
+
+
+def new_id():
+    return str(uuid.uuid4())
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "identity-lifecycle-simulator"
+    sys_version = ""
+
+    def log_message(self, format, *args):  # pylint: disable=redefined-builtin
+        pass  # the simulator keeps its own request log
+
+    def _serve(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        request = Request(self.command, self.path, self.headers, body, self.client_address)
+        response = self.server.simulator.dispatch(request)
+        if response is None:
+            self.close_connection = True
+            try:
+                self.connection.shutdown(2)
+            except OSError:
+                pass
+            return
+        self.send_response(response.status)
+        for name, value in response.headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(response.payload)))
+        self.end_headers()
+        if response.payload and self.command != "HEAD":
+            self.wfile.write(response.payload)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _serve
+
+
+class SimServer:
+    """A simulator on 127.0.0.1 (a free port unless one is given), served from a thread."""
+
+    def __init__(self, simulator, host="127.0.0.1", port=0, certfile=None, keyfile=None):
+        self.simulator = simulator
+        self.httpd = ThreadingHTTPServer((host, port), _Handler)
+        self.httpd.daemon_threads = True
+        self.httpd.simulator = simulator
+        self.scheme = "http"
+        if certfile:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(certfile, keyfile)
+            self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
+            self.scheme = "https"
+        self._thread = None
+
+    @property
+    def url(self):
+        host, port = self.httpd.server_address[:2]
+        return "%s://%s:%d" % (self.scheme, host, port)
+
+    def start(self):
+        self._thread = threading.Thread(target=self.httpd.serve_forever, name=self.simulator.name,
+                                        daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc_info):
+        self.stop()

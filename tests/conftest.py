@@ -1,0 +1,43 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) identity.lifecycle contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Shared test set-up: the collection is made importable as
+`ansible_collections.identity.lifecycle` (a symlinked tree in a temporary directory), and the
+simulators package is importable from the repository root."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_TREE = {}
+
+
+def collections_root():
+    """A temporary `ansible_collections/identity/lifecycle` that points at this checkout."""
+    if "path" not in _TREE:
+        base = tempfile.mkdtemp(prefix="identity-lifecycle-collections-")
+        namespace = os.path.join(base, "ansible_collections", "identity")
+        os.makedirs(namespace)
+        os.symlink(ROOT, os.path.join(namespace, "lifecycle"))
+        _TREE["path"] = base
+    return _TREE["path"]
+
+
+def pytest_configure(config):
+    if ROOT not in sys.path:
+        sys.path.insert(0, ROOT)
+    root = collections_root()
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    os.environ["IDENTITY_LIFECYCLE_COLLECTIONS_ROOT"] = root
+
+
+def pytest_unconfigure(config):
+    path = _TREE.pop("path", None)
+    if path:
+        shutil.rmtree(path, ignore_errors=True)
