@@ -122,6 +122,8 @@ class Simulator:
         self.faults = []
         self.log = []
         self.started = time.time()
+        self.in_flight = 0
+        self.max_in_flight = 0
 
     # --- to implement -------------------------------------------------------------------------
     def handle(self, request):
@@ -178,6 +180,16 @@ class Simulator:
         """Returns a Response, or None to drop the connection."""
         if request.raw_path.startswith(CONTROL_PREFIX):
             return self._control(request)
+        with self.lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            return self._dispatch(request)
+        finally:
+            with self.lock:
+                self.in_flight -= 1
+
+    def _dispatch(self, request):
         fault = self._fault_for(request)
         if fault is not None and fault.action == "delay":
             time.sleep(fault.delay)

@@ -423,7 +423,7 @@ def entry_result(directory, entry):
 
 
 def entry_diff(directory, entry, state):
-    before = directory.describe(entry.user)
+    before = dict((key, value) for key, value in directory.describe(entry.user).items() if value is not None)
     if state == "absent":
         after = {"user_id": before.get("user_id"), "user_name": before.get("user_name"), "state": "absent"}
     else:

@@ -17,6 +17,7 @@ import pytest
 from simulators._base import SimServer
 
 BIN = os.path.dirname(sys.executable)
+CALLBACKS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "callback_plugins")
 
 
 class PlaybookResult:
@@ -60,6 +61,7 @@ class Ansible:
         self.runs = 0
 
     def environment(self, extra=None, callback="json"):
+        """`callback="json"` prints a JSON document that `PlaybookResult.task()` reads."""
         env = dict(os.environ)
         for name in list(env):
             # Never let the caller's credentials leak into a test.
@@ -73,7 +75,8 @@ class Ansible:
             "ANSIBLE_RETRY_FILES_ENABLED": "false",
             "ANSIBLE_NOCOLOR": "1",
             "ANSIBLE_DEPRECATION_WARNINGS": "false",
-            "ANSIBLE_STDOUT_CALLBACK": callback,
+            "ANSIBLE_STDOUT_CALLBACK": "test_results" if callback == "json" else callback,
+            "ANSIBLE_CALLBACK_PLUGINS": CALLBACKS,
             "ANSIBLE_CALLBACK_RESULT_FORMAT": "json",
             "ANSIBLE_CONFIG": os.path.join(self.workdir, "no-ansible.cfg"),
         })

@@ -1,0 +1,84 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) identity.lifecycle contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import requests
+
+from ansible_collections.identity.lifecycle.plugins.module_utils import _atlassian
+from ansible_collections.identity.lifecycle.plugins.module_utils._http import AuthenticationError, NotFoundError
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("alice@example.com", 'userName eq "alice@example.com"'),
+    ('x" or userName pr "', 'userName eq "x\\" or userName pr \\""'),
+    ("back\\slash", 'userName eq "back\\\\slash"'),
+    ("zoë", 'userName eq "zoë"'),
+    ("tab\there", 'userName eq "tab\\there"'),
+])
+def test_filter_value_is_a_json_string(name, expected):
+    text = _atlassian.scim_eq_filter("userName", name)
+    assert text == expected
+    # Whatever the name, the value parses back to exactly the name.
+    assert json.loads(text[len("userName eq "):]) == name
+
+
+def test_patch_bodies_set_only_active():
+    rfc, spec = _atlassian.patch_bodies(False)
+    assert rfc["Operations"] == [{"op": "replace", "value": {"active": False}}]
+    assert spec["operations"] == [{"op": "replace", "path": "active", "value": False}]
+    assert rfc["schemas"] == spec["schemas"] == [_atlassian.SCIM_PATCH_SCHEMA]
+
+
+def response(status, body=None, headers=None, raw=None):
+    result = requests.Response()
+    result.status_code = status
+    result._content = raw if raw is not None else (json.dumps(body).encode() if body is not None else b"")
+    result.headers.update(headers or {})
+    return result
+
+
+def test_success_is_not_an_error():
+    assert _atlassian.parse_error(response(204)) is None
+
+
+def test_scim_error_shape():
+    error = _atlassian.parse_error(response(409, {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"], "status": "409",
+        "scimType": "uniqueness", "detail": "Resource [USER]: with email[a@b.c] already exists."}))
+    assert (error.status, error.code) == (409, "uniqueness")
+    assert "already exists" in error.message
+    assert not error.retryable
+
+
+def test_not_found_is_typed():
+    assert isinstance(_atlassian.parse_error(response(404, {"status": "404", "detail": "no"})), NotFoundError)
+
+
+def test_documented_failure_shape_for_401():
+    error = _atlassian.parse_error(response(401, {"error": "Unauthorized", "traceId": "abc123"}))
+    assert isinstance(error, AuthenticationError)
+    assert error.request_id == "abc123"
+    assert "SCIM directory's own API key" in error.message
+
+
+def test_observed_code_message_shape_for_401():
+    error = _atlassian.parse_error(response(401, {"code": 401, "message": "Unauthorized"}))
+    assert error.message.startswith("Unauthorized")
+    assert error.code is None
+
+
+def test_retryable_statuses_carry_retry_after():
+    error = _atlassian.parse_error(response(429, {"detail": "slow"}, headers={"Retry-After": "3"}))
+    assert error.retryable and error.retry_after == 3.0
+    assert _atlassian.parse_error(response(503, raw=b"Service Unavailable")).retryable
+
+
+def test_trace_id_from_header():
+    error = _atlassian.parse_error(response(500, raw=b"", headers={"ATL-TraceId": "t-1"}))
+    assert error.request_id == "t-1"
+    assert error.message == "an empty body"

@@ -1,0 +1,102 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) identity.lifecycle contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from ansible_collections.identity.lifecycle.plugins.module_utils._batch import RateLimiter, run_concurrently
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 0.0
+        self.sleeps = []
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def test_rate_limiter_spaces_requests():
+    clock = FakeClock()
+    limiter = RateLimiter(rate=4, burst=1, clock=clock, sleep=clock.sleep)
+    for _ in range(5):
+        limiter.acquire("GET")
+    assert clock.now == pytest.approx(1.0)  # 4 waits of 0.25 s after the first request
+
+
+def test_rate_limiter_allows_a_burst_after_idle_time():
+    clock = FakeClock()
+    limiter = RateLimiter(rate=1, burst=3, clock=clock, sleep=clock.sleep)
+    for _ in range(3):
+        limiter.acquire()
+    assert clock.sleeps == []
+    limiter.acquire()
+    assert clock.sleeps == [pytest.approx(1.0)]
+
+
+def test_window_quota_per_method():
+    clock = FakeClock()
+    limiter = RateLimiter(rate=None, window_quotas={"DELETE": (2, 60)}, clock=clock, sleep=clock.sleep)
+    limiter.acquire("DELETE")
+    limiter.acquire("GET")
+    limiter.acquire("DELETE")
+    assert clock.now == 0
+    limiter.acquire("DELETE")  # the third DELETE waits until the first leaves the window
+    assert clock.now == pytest.approx(60)
+    limiter.acquire("GET")
+    assert clock.now == pytest.approx(60)
+
+
+def test_rate_limiter_rejects_nonsense():
+    with pytest.raises(ValueError):
+        RateLimiter(rate=0)
+
+
+def test_rate_limiter_is_thread_safe_under_load():
+    limiter = RateLimiter(rate=200, burst=1)
+    started = time.monotonic()
+    threads = [threading.Thread(target=lambda: [limiter.acquire() for _ in range(10)]) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # 40 requests at 200/s need at least 39 intervals of 5 ms.
+    assert time.monotonic() - started >= 39 / 200.0 * 0.95
+
+
+def test_run_concurrently_keeps_input_order_and_isolates_failures():
+    def work(item):
+        time.sleep(0.01 * (5 - item))
+        if item == 2:
+            raise RuntimeError("boom")
+        return item * 10
+
+    outcomes = run_concurrently(range(5), work, parallelism=4)
+    assert [outcome.item for outcome in outcomes] == [0, 1, 2, 3, 4]
+    assert [outcome.value for outcome in outcomes if outcome.ok] == [0, 10, 30, 40]
+    assert str(outcomes[2].error) == "boom"
+
+
+def test_run_concurrently_respects_parallelism():
+    lock = threading.Lock()
+    state = {"now": 0, "max": 0}
+
+    def work(_):
+        with lock:
+            state["now"] += 1
+            state["max"] = max(state["max"], state["now"])
+        time.sleep(0.02)
+        with lock:
+            state["now"] -= 1
+
+    run_concurrently(range(20), work, parallelism=3)
+    assert state["max"] == 3

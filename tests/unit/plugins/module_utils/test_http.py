@@ -1,0 +1,266 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) identity.lifecycle contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+import email.utils
+import time
+
+import pytest
+
+from ansible_collections.identity.lifecycle.plugins.module_utils import _http
+from ansible_collections.identity.lifecycle.plugins.module_utils._batch import RateLimiter
+from simulators._base import Response, SimServer, Simulator
+
+
+# --- Retry-After and back-off decisions -----------------------------------------------------------
+
+@pytest.mark.parametrize("value, expected", [("5", 5.0), ("0", 0.0), (" 12 ", 12.0), ("100000", _http.MAX_RETRY_AFTER)])
+def test_retry_after_seconds(value, expected):
+    assert _http.parse_retry_after(value) == expected
+
+
+def test_retry_after_http_date_is_relative_to_now():
+    future = email.utils.formatdate(time.time() + 30, usegmt=True)
+    assert 25 <= _http.parse_retry_after(future) <= 30
+
+
+def test_retry_after_date_in_the_past_means_no_wait():
+    past = email.utils.formatdate(time.time() - 3600, usegmt=True)
+    assert _http.parse_retry_after(past) == 0.0
+
+
+@pytest.mark.parametrize("value", [None, "", "soon", "-3", "1.5.2"])
+def test_retry_after_unusable_values(value):
+    assert _http.parse_retry_after(value) is None
+
+
+def test_backoff_grows_exponentially_and_is_capped():
+    no_jitter = [_http.backoff_delay(attempt, base=0.5, cap=4, rand=lambda: 0.0) for attempt in range(6)]
+    assert no_jitter == [0.5, 1.0, 2.0, 4.0, 4.0, 4.0]
+
+
+def test_backoff_jitter_adds_at_most_half():
+    assert _http.backoff_delay(2, base=0.5, cap=30, rand=lambda: 1.0) == pytest.approx(3.0)
+
+
+def retryable(retry_after=None):
+    return _http.ProviderError("p", "busy", status=503, retryable=True, retry_after=retry_after)
+
+
+def test_retry_delay_gives_up_after_the_last_retry():
+    assert _http.retry_delay(3, 3, retryable(), rand=lambda: 0.0) is None
+    assert _http.retry_delay(2, 3, retryable(), rand=lambda: 0.0) == 2.0
+
+
+def test_retry_delay_never_retries_a_client_error():
+    error = _http.ProviderError("p", "bad", status=400, retryable=False)
+    assert _http.retry_delay(0, 5, error) is None
+
+
+def test_retry_delay_honours_retry_after_over_backoff():
+    assert _http.retry_delay(0, 5, retryable(retry_after=7.0), rand=lambda: 0.0) == 7.0
+
+
+# --- Redaction ---------------------------------------------------------------------------------
+
+def test_redactor_masks_registered_secrets_everywhere():
+    redact = _http.Redactor(["s3cr3t-key-value"])
+    assert redact("key s3cr3t-key-value in text") == "key ******** in text"
+    assert redact({"a": ["x s3cr3t-key-value"], "b": 1}) == {"a": ["x ********"], "b": 1}
+
+
+def test_redactor_masks_longest_secret_first():
+    redact = _http.Redactor(["abcd1234", "abcd1234-extended"])
+    assert redact("abcd1234-extended") == "********"
+
+
+@pytest.mark.parametrize("text", [
+    "Authorization: Bearer eyJhbGciOi.payload.sig",
+    "{'Authorization': 'ACS3-HMAC-SHA256 Credential=id,SignedHeaders=host,Signature=abc'}",
+    "https://host/?Signature=XOHkv7MGnI34Gv3GyazvnosWqnc%3D&Action=DeleteUser",
+    "x-acs-security-token: CAIS-token-value",
+    "client_secret=abcdef&grant_type=client_credentials",
+])
+def test_redactor_masks_credentials_it_was_not_told_about(text):
+    redacted = _http.Redactor()(text)
+    for secret in ("eyJhbGciOi", "Credential=id", "XOHkv7MGnI34", "CAIS-token-value", "abcdef&"):
+        assert secret not in redacted
+
+
+def test_redactor_ignores_values_too_short_to_be_secrets():
+    assert _http.Redactor(["ab", None, ""])("ab cd") == "ab cd"
+
+
+# --- Path segments -------------------------------------------------------------------------------
+
+def test_path_segment_encodes_separators():
+    assert _http.encode_path_segment("../Groups/g-1") == "..%2FGroups%2Fg-1"
+    assert _http.encode_path_segment("a b?c#d") == "a%20b%3Fc%23d"
+    assert _http.encode_path_segment("zoë") == "zo%C3%AB"
+
+
+@pytest.mark.parametrize("value", ["", " ", ".", "..", "...", "a\nb", "a\x00"])
+def test_path_segment_refuses_values_that_cannot_be_ids(value):
+    with pytest.raises(_http.InputError, match="user_id"):
+        _http.encode_path_segment(value)
+
+
+# --- The transport against a real loopback server --------------------------------------------------
+
+class Scripted(Simulator):
+    """Answers from a script of responses, then 200."""
+
+    name = "scripted"
+
+    def __init__(self, script=()):
+        super().__init__()
+        self.script = list(script)
+
+    def handle(self, request):
+        with self.lock:
+            if self.script:
+                return self.script.pop(0)
+        return Response(200, {"ok": True, "auth": request.header("Authorization")})
+
+
+def parse_error(response):
+    if response.status_code < 400:
+        return None
+    body = _http.response_json(response) or {}
+    return _http.status_error("Test", response, body.get("message", _http.body_excerpt(response)),
+                              code=body.get("code"), not_found=response.status_code == 404)
+
+
+@pytest.fixture
+def server():
+    servers = []
+
+    def start(simulator):
+        servers.append(SimServer(simulator).start())
+        return servers[-1]
+
+    yield start
+    for one in servers:
+        one.stop()
+
+
+def transport(sleeps, **kwargs):
+    kwargs.setdefault("retries", 3)
+    return _http.HttpTransport("Test", parse_error, timeout=5, sleep=sleeps.append, **kwargs)
+
+
+def test_retries_429_and_503_honouring_retry_after(server):
+    sim = Scripted([Response(429, {"message": "slow"}, headers={"Retry-After": "2"}),
+                    Response(503, {"message": "busy"})])
+    srv = server(sim)
+    sleeps = []
+    response = transport(sleeps).request("GET", srv.url + "/x")
+    assert response.status_code == 200
+    assert len(sim.requests()) == 3
+    assert 2.0 <= sleeps[0] <= 2.1  # Retry-After, plus at most 0.1 s of jitter
+    assert 1.0 <= sleeps[1] <= 1.5  # second try: back-off of 1 s plus at most 50% jitter
+
+
+def test_gives_up_after_retries_with_a_typed_error(server):
+    srv = server(Scripted([Response(503, {"message": "down", "code": "Busy"})] * 5))
+    sleeps = []
+    with pytest.raises(_http.ProviderError) as caught:
+        transport(sleeps, retries=2).request("DELETE", srv.url + "/users/1")
+    assert caught.value.status == 503
+    assert caught.value.code == "Busy"
+    assert "DELETE" in str(caught.value) and "down" in str(caught.value)
+    assert len(sleeps) == 2
+
+
+def test_client_errors_are_not_retried(server):
+    sim = Scripted([Response(404, {"message": "no such user"})])
+    srv = server(sim)
+    with pytest.raises(_http.NotFoundError):
+        transport([]).request("GET", srv.url + "/users/1")
+    assert len(sim.requests()) == 1
+
+
+def test_dropped_connection_is_retried(server):
+    sim = Scripted()
+    sim.add_fault(action="drop", times=2)
+    srv = server(sim)
+    sleeps = []
+    assert transport(sleeps).request("GET", srv.url + "/x").status_code == 200
+    assert len(sleeps) == 2
+    assert [entry["status"] for entry in sim.requests()] == ["dropped", "dropped", 200]
+
+
+def test_refused_connection_fails_with_connection_failure():
+    with pytest.raises(_http.ConnectionFailure, match="connection failed"):
+        transport([], retries=0).request("GET", "http://127.0.0.1:9/")
+
+
+def test_timeout_is_reported(server):
+    sim = Scripted()
+    sim.add_fault(action="delay", delay=1.5)
+    srv = server(sim)
+    t = _http.HttpTransport("Test", parse_error, timeout=0.3, retries=0, sleep=lambda _: None)
+    with pytest.raises(_http.ConnectionFailure, match="no answer within 0.3 seconds"):
+        t.request("GET", srv.url + "/slow")
+
+
+class RenewingAuth:
+    def __init__(self):
+        self.token = "old-token-1"
+        self.renewals = 0
+
+    def __call__(self, request):
+        request.headers["Authorization"] = "Bearer " + self.token
+        return request
+
+    def renew(self, request):
+        self.renewals += 1
+        self.token = "new-token-2"
+        return True
+
+
+def test_expired_token_is_renewed_once(server):
+    sim = Scripted([Response(401, {"message": "expired"})])
+    srv = server(sim)
+    auth = RenewingAuth()
+    response = transport([], auth=auth).request("GET", srv.url + "/x")
+    assert response.json()["auth"] == "Bearer new-token-2"
+    assert auth.renewals == 1
+
+
+def test_a_second_401_after_renewal_fails(server):
+    srv = server(Scripted([Response(401, {"message": "expired"})] * 3))
+    auth = RenewingAuth()
+    with pytest.raises(_http.AuthenticationError):
+        transport([], auth=auth).request("GET", srv.url + "/x")
+    assert auth.renewals == 1
+
+
+def test_every_attempt_passes_the_rate_limiter(server):
+    srv = server(Scripted([Response(503, {"message": "busy"})] * 2))
+    methods = []
+
+    class Recorder(RateLimiter):
+        def acquire(self, method=None):
+            methods.append(method)
+
+    transport([], limiter=Recorder()).request("PATCH", srv.url + "/x")
+    assert methods == ["PATCH", "PATCH", "PATCH"]
+
+
+def test_secrets_never_reach_error_messages(server):
+    srv = server(Scripted([Response(400, {"message": "bad key topsecret-api-key echoed back"})]))
+    t = transport([], redactor=_http.Redactor(["topsecret-api-key"]))
+    with pytest.raises(_http.ProviderError) as caught:
+        t.request("GET", srv.url + "/x?token=topsecret-api-key")
+    assert "topsecret-api-key" not in str(caught.value)
+    assert "********" in str(caught.value)
+
+
+def test_html_answer_is_described_not_dumped(server):
+    srv = server(Scripted([Response(500, raw="<!DOCTYPE html><html><body>" + "x" * 5000, content_type="text/html")]))
+    with pytest.raises(_http.ProviderError) as caught:
+        transport([], retries=0).request("GET", srv.url + "/x")
+    assert "an HTML page instead of JSON" in str(caught.value)
