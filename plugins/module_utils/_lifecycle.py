@@ -133,6 +133,11 @@ class UserDirectory:
         """Options only the provider's user module has (Alibaba: force)."""
         return {}
 
+    @classmethod
+    def extra_info_options(cls):
+        """Options only the provider's info module has (Alibaba: include_dependencies)."""
+        return {}
+
     def validate(self):
         """Check option values before any request; raise InputError naming the option."""
 
@@ -247,6 +252,10 @@ class UserDirectory:
 
     def run(self, items, function):
         return run_concurrently(items, function, self.parallelism)
+
+    def decorate_info(self, users):
+        """The info module's users, completed by the provider (reads only); by default unchanged."""
+        return users
 
     def close(self):
         if self.transport is not None:
@@ -499,7 +508,9 @@ def summarize(users, check_mode):
 
 def run_info_module(directory_cls):
     """The whole of an info module: users by id, by name, or all of them."""
-    module = build_module(directory_cls, info_options())
+    options = info_options()
+    options.update(directory_cls.extra_info_options())
+    module = build_module(directory_cls, options)
     directory = open_directory(module, directory_cls)
     params = module.params
     try:
@@ -519,6 +530,7 @@ def run_info_module(directory_cls):
         errors = [user for user in users if isinstance(user, Exception)]
         if errors:
             raise errors[0]
+        users = directory.decorate_info(dedupe_users(directory, users))
     except ProviderError as exc:
         module.fail_json(msg=str(exc), error=exc.to_dict())
     finally:
