@@ -27,7 +27,7 @@ def simulator_class(provider):
 def available_providers():
     """The providers whose simulator module is present."""
     names = []
-    for provider, (module_name, _) in PROVIDERS.items():
+    for provider, (module_name, _class_name) in PROVIDERS.items():
         try:
             importlib.import_module(module_name)
         except ImportError:

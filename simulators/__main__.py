@@ -133,7 +133,7 @@ def environment(args):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m simulators", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m simulators", description=__doc__.split("\n\n", maxsplit=1)[0])
     commands = parser.add_subparsers(dest="command", required=True)
     for name, function in (("serve", serve), ("start", start), ("stop", stop), ("env", environment)):
         command = commands.add_parser(name)

@@ -176,7 +176,7 @@ class AtlassianScimSimulator(Simulator):
         header = request.header("Authorization") or ""
         if not header:
             return failure(401, "Missing authorization header.")
-        scheme, _, key = header.partition(" ")
+        scheme, _separator, key = header.partition(" ")
         known = [one for one, directory in self.directories.items() if directory["api_key"] == key.strip()]
         if scheme.lower() != "bearer" or not known:
             return failure(401, "Unauthorized")

@@ -144,8 +144,7 @@ class AtlassianScimDirectory(UserDirectory):
             query = dict(params or {}, startIndex=start, count=PAGE_SIZE)
             page = self.transport.request("GET", self.users_url, params=query).json()
             resources = page.get("Resources") or []
-            for user in resources:
-                yield user
+            yield from resources
             start += len(resources)
             total = page.get("totalResults")
             if not resources or (isinstance(total, int) and start > total):

@@ -18,7 +18,7 @@ description:
   - O(user_name) is the SCIM C(userName), looked up with C(filter=userName eq "...") and compared
     exactly (SCIM user names are not case-sensitive, so only the case may differ).
 author:
-  - identity.lifecycle contributors
+  - identity.lifecycle contributors (@identity-lifecycle)
 extends_documentation_fragment:
   - identity.lifecycle.atlassian
   - identity.lifecycle.users

@@ -15,7 +15,7 @@ description:
     case), or, with neither, every user, paged with C(startIndex) and C(count) to the end.
   - Never changes anything.
 author:
-  - identity.lifecycle contributors
+  - identity.lifecycle contributors (@identity-lifecycle)
 extends_documentation_fragment:
   - identity.lifecycle.atlassian
   - identity.lifecycle.users.info

@@ -274,9 +274,9 @@ def test_bad_values_fail_before_any_request(ansible, scim):
         "neither": ({"state": "absent"}, "one of the following is required: user_id, user_name"),
         "state": ({"user_id": ["u-alice"]}, "missing required arguments: state"),
     }
-    tasks = [{"name": name, MODULE: args, "ignore_errors": True} for name, (args, _) in cases.items()]
+    tasks = [{"name": name, MODULE: case[0], "ignore_errors": True} for name, case in cases.items()]
     result = ansible.tasks(tasks, module_defaults=defaults(server))
-    for name, (_, message) in cases.items():
+    for name, (_args, message) in cases.items():
         assert message in result.task(name)["msg"], (name, result.task(name)["msg"])
     assert simulator.requests() == []
 
@@ -365,7 +365,7 @@ def test_info_by_id_by_name_and_all_pages(ansible, serve):
     assert len({user["id"] for user in everyone}) == 235
     assert result.task("all")["changed"] is False
     assert len(result.task("all in check mode")["users"]) == 235
-    pages = [entry for entry in simulator.requests("GET", path=r"/Users\?startIndex=\d+&count=100$")]
+    pages = simulator.requests("GET", path=r"/Users\?startIndex=\d+&count=100$")
     assert len(pages) == 2 * 3  # 235 users are three pages, listed twice
     assert changing_requests(simulator) == []
 

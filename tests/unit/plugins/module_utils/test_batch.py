@@ -28,7 +28,7 @@ class FakeClock:
 def test_rate_limiter_spaces_requests():
     clock = FakeClock()
     limiter = RateLimiter(rate=4, burst=1, clock=clock, sleep=clock.sleep)
-    for _ in range(5):
+    for _number in range(5):
         limiter.acquire("GET")
     assert clock.now == pytest.approx(1.0)  # 4 waits of 0.25 s after the first request
 
@@ -36,7 +36,7 @@ def test_rate_limiter_spaces_requests():
 def test_rate_limiter_allows_a_burst_after_idle_time():
     clock = FakeClock()
     limiter = RateLimiter(rate=1, burst=3, clock=clock, sleep=clock.sleep)
-    for _ in range(3):
+    for _number in range(3):
         limiter.acquire()
     assert clock.sleeps == []
     limiter.acquire()
@@ -64,7 +64,7 @@ def test_rate_limiter_rejects_nonsense():
 def test_rate_limiter_is_thread_safe_under_load():
     limiter = RateLimiter(rate=200, burst=1)
     started = time.monotonic()
-    threads = [threading.Thread(target=lambda: [limiter.acquire() for _ in range(10)]) for _ in range(4)]
+    threads = [threading.Thread(target=lambda: [limiter.acquire() for _number in range(10)]) for _number in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -90,7 +90,7 @@ def test_run_concurrently_respects_parallelism():
     lock = threading.Lock()
     state = {"now": 0, "max": 0}
 
-    def work(_):
+    def work(_item):
         with lock:
             state["now"] += 1
             state["max"] = max(state["max"], state["now"])
