@@ -31,16 +31,26 @@ from ._base import SimServer
 ENDPOINTS = "endpoints.json"
 
 
-def load_seed(path):
-    if not path:
-        return {}
-    with open(path, encoding="utf-8") as handle:
-        return json.load(handle)
+SEEDS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "seeds")
+
+
+def load_seed(path, providers):
+    """{provider: seed}: from a combined JSON file, or else the bundled `<provider>-demo.json` files."""
+    if path:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    seeds = {}
+    for provider in providers:
+        bundled = os.path.join(SEEDS, "%s-demo.json" % provider)
+        if os.path.exists(bundled):
+            with open(bundled, encoding="utf-8") as handle:
+                seeds[provider] = json.load(handle)
+    return seeds
 
 
 def serve(args):
-    seed = load_seed(args.seed)
     providers = args.providers.split(",") if args.providers else available_providers()
+    seed = load_seed(args.seed, providers)
     servers = {}
     for provider in providers:
         simulator = simulator_class(provider)()
@@ -139,7 +149,8 @@ def main(argv=None):
         command = commands.add_parser(name)
         command.add_argument("--state-dir", required=True, help="where endpoints.json and the log are kept")
         if name in ("serve", "start"):
-            command.add_argument("--seed", help="JSON file with the initial state per provider")
+            command.add_argument("--seed", help="JSON file with the initial state per provider "
+                                 "(default: the bundled demo seeds)")
             command.add_argument("--providers", help="comma-separated subset of: atlassian, uipath, alibaba")
         command.set_defaults(function=function)
     args = parser.parse_args(argv)
