@@ -132,11 +132,6 @@ class UiPathIdentitySimulator(Simulator):
     def __init__(self, organizations=None, **settings):
         super().__init__()
         self.settings = copy.deepcopy(DEFAULT_SETTINGS)
-        self.organizations = {}
-        self.tokens = {}
-        self.token_requests = []
-        self.updates = []
-        self._expire_countdown = None
         self.seed(dict(settings, organizations=organizations or {}))
 
     # --- state --------------------------------------------------------------------------------
@@ -147,6 +142,9 @@ class UiPathIdentitySimulator(Simulator):
             self.configure(**dict((key, value) for key, value in data.items() if key != "organizations"))
             self.organizations = {}
             self.tokens = {}
+            self.token_requests = []
+            self.updates = []
+            self._expire_countdown = None
             for name, spec in (data.get("organizations") or {}).items():
                 organization = {
                     "name": name,

@@ -254,7 +254,8 @@ def parse_token_error(response):
         return None
     body = response_json(response)
     message, code, request_id = error_details(body)
-    message = message or body_excerpt(response)
+    # OAuth errors often carry only the code (`{"error": "invalid_client"}`).
+    message = message or code or body_excerpt(response)
     hint = TOKEN_HINTS.get(code)
     if hint is None and status in (401, 403):
         hint = TOKEN_HINTS["invalid_client"]

@@ -21,7 +21,7 @@ description:
   - O(user_name) matches the user's C(userName) or C(email), exactly apart from case, in the organization's
     user list. A name that matches two users (one's user name is the other's e-mail) fails for that user.
 author:
-  - identity.lifecycle contributors
+  - identity.lifecycle contributors (@identity-lifecycle)
 extends_documentation_fragment:
   - identity.lifecycle.uipath
   - identity.lifecycle.users

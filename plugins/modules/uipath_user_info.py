@@ -17,7 +17,7 @@ description:
   - C(type) is returned as the server sends it (the live API sends numbers, C(0) for a user).
   - Never changes anything.
 author:
-  - identity.lifecycle contributors
+  - identity.lifecycle contributors (@identity-lifecycle)
 extends_documentation_fragment:
   - identity.lifecycle.uipath
   - identity.lifecycle.users.info
