@@ -162,6 +162,10 @@ def new_request_id():
     return str(uuid.uuid4()).upper()
 
 
+def recommend(code, request_id):
+    return "https://api.alibabacloud.com/troubleshoot?q=%s&product=cloudsso&requestId=%s" % (code, request_id)
+
+
 def new_entity_id(prefix):
     return "%s-%s" % (prefix, uuid.uuid4().hex[:20])
 
@@ -227,7 +231,7 @@ class AlibabaCloudSsoSimulator(Simulator):
                 "scim": spec.get("scim_synchronization", "Disabled"),
                 "users": collections.OrderedDict(), "groups": collections.OrderedDict(),
                 "access_configurations": collections.OrderedDict(),
-                "mfa": {}, "memberships": {}, "assignments": [], "blocked_until": {},
+                "mfa": {}, "memberships": {}, "stale": {}, "assignments": [], "blocked_until": {},
             }
             self.directories[directory["DirectoryId"]] = directory
             for config in spec.get("access_configurations") or []:
@@ -246,13 +250,14 @@ class AlibabaCloudSsoSimulator(Simulator):
             return directory["DirectoryId"]
 
     def add_user(self, directory_id, spec):
-        """A user from a seed entry: CloudSSO fields plus `mfa_devices`, `groups` (names or ids) and
-        `access_assignments` ({access_configuration, target_id, fail_delete?})."""
+        """A user from a seed entry: CloudSSO fields plus `mfa_devices`, `groups` (names or ids),
+        `stale_groups` (listed but already gone) and `access_assignments` ({access_configuration,
+        target_id, fail_delete?})."""
         with self.lock:
             directory = self.directories[directory_id]
             stamp = iso(time.time())
             user = dict((key, value) for key, value in spec.items()
-                        if key not in ("mfa_devices", "groups", "access_assignments"))
+                        if key not in ("mfa_devices", "groups", "stale_groups", "access_assignments"))
             user.setdefault("UserId", new_entity_id("u"))
             user.setdefault("DisplayName", user["UserName"])
             user.setdefault("Email", user["UserName"] if "@" in user["UserName"] else "")
@@ -270,6 +275,8 @@ class AlibabaCloudSsoSimulator(Simulator):
                 for device in spec.get("mfa_devices") or []]
             directory["memberships"][user_id] = collections.OrderedDict(
                 (self._group_id(directory, group), stamp) for group in spec.get("groups") or [])
+            # Memberships that ListJoinedGroupsForUser still shows although they are gone (listing lag).
+            directory["stale"][user_id] = [self._group_id(directory, group) for group in spec.get("stale_groups") or []]
             for assignment in spec.get("access_assignments") or []:
                 self._add_assignment(directory, "User", user_id, user["UserName"], assignment)
             return user_id
@@ -353,9 +360,9 @@ class AlibabaCloudSsoSimulator(Simulator):
 
     def fail(self, action, code, status=None, message=None, headers=None, times=1, skip=0):
         """A fault in CloudSSO's error shape for the next `times` calls of `action`."""
-        body = {"RequestId": new_request_id(), "HostId": DEFAULT_HOST, "Code": code,
-                "Message": message or "Injected fault %s." % code,
-                "Recommend": "https://api.alibabacloud.com/troubleshoot?q=%s&product=cloudsso" % code}
+        request_id = new_request_id()
+        body = {"RequestId": request_id, "HostId": DEFAULT_HOST, "Code": code,
+                "Message": message or "Injected fault %s." % code, "Recommend": recommend(code, request_id)}
         return self.add_fault(action="respond", path=r"[?&]Action=%s(&|$)" % re.escape(action),
                               status=status or self._status(code), headers=headers, body=body, times=times, skip=skip)
 
@@ -371,7 +378,8 @@ class AlibabaCloudSsoSimulator(Simulator):
         with self.lock:
             self.log.append({"method": request.method, "path": request.target, "status": status, "time": time.time(),
                              "action": getattr(request, "action", None), "code": getattr(request, "answer_code", None),
-                             "access_key_id": getattr(request, "access_key_id", None)})
+                             "access_key_id": getattr(request, "access_key_id", None),
+                             "request_id": getattr(request, "request_id", None)})
 
     @staticmethod
     def _form(request):
@@ -385,7 +393,7 @@ class AlibabaCloudSsoSimulator(Simulator):
         return request.header("x-acs-action") or query.get("Action") or self._form(request).get("Action")
 
     def handle(self, request):
-        request_id = new_request_id()
+        request_id = request.request_id = new_request_id()
         now = time.time()
         try:
             if request.raw_path not in ("", "/") or request.method not in ("POST", "GET"):
@@ -408,8 +416,7 @@ class AlibabaCloudSsoSimulator(Simulator):
 
     def _error(self, exc, request_id, host):
         body = {"RequestId": request_id, "HostId": host, "Code": exc.code, "Message": exc.message,
-                "Recommend": "https://api.alibabacloud.com/troubleshoot?q=%s&product=cloudsso&requestId=%s"
-                             % (exc.code, request_id)}
+                "Recommend": recommend(exc.code, request_id)}
         return Response(self._status(exc.code), body, headers=exc.headers)
 
     def _authenticate(self, request, now):
@@ -653,8 +660,8 @@ class AlibabaCloudSsoSimulator(Simulator):
         if directory["memberships"].get(user_id):
             raise ApiError(codes["group"], "The user still belongs to groups.")
         del directory["users"][user_id]
-        directory["mfa"].pop(user_id, None)
-        directory["memberships"].pop(user_id, None)
+        for state in ("mfa", "memberships", "stale", "blocked_until"):
+            directory[state].pop(user_id, None)
         return {}
 
     def _api_ListMFADevicesForUser(self, directory, params, now):
@@ -673,8 +680,10 @@ class AlibabaCloudSsoSimulator(Simulator):
 
     def _api_ListJoinedGroupsForUser(self, directory, params, now):
         user = self._user(directory, params)
+        memberships = list((directory["memberships"].get(user["UserId"]) or {}).items())
+        memberships += [(group_id, iso(now)) for group_id in directory["stale"].get(user["UserId"]) or []]
         joined = [dict(directory["groups"][group_id], JoinTime=joined_at, UserId=user["UserId"])
-                  for group_id, joined_at in (directory["memberships"].get(user["UserId"]) or {}).items()]
+                  for group_id, joined_at in memberships]
         return self._page("ListJoinedGroupsForUser", joined, "JoinedGroups", params)
 
     def _api_RemoveUserFromGroup(self, directory, params, now):

@@ -36,11 +36,11 @@ PROVIDER = "Alibaba Cloud CloudSSO"
 API_VERSION = "2021-05-15"
 DEFAULT_REGION = "cn-shanghai"
 
-USER_NAME = re.compile(r"^[A-Za-z0-9@_.-]{1,64}$")  # CreateUser: letters, digits and @_-. only
-USER_ID = re.compile(r"^u-[A-Za-z0-9]{1,64}$")
-DIRECTORY_ID = re.compile(r"^d-[A-Za-z0-9]{1,64}$")
-REGION = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
-ACCESS_KEY_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+USER_NAME = re.compile(r"[A-Za-z0-9@_.-]{1,64}")  # CreateUser: letters, digits and @_-. only
+USER_ID = re.compile(r"u-[A-Za-z0-9]{1,64}")
+DIRECTORY_ID = re.compile(r"d-[A-Za-z0-9]{1,64}")
+REGION = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
+ACCESS_KEY_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 
 USERS_PAGE = 100  # ListUsers and ListJoinedGroupsForUser: MaxResults 1-100
 ASSIGNMENTS_PAGE = 20  # ListAccessAssignments: MaxResults 1-20
@@ -127,6 +127,27 @@ def parse_error(response):
     retryable = is_retryable(code, status) or retry_after_seconds(response.headers.get("x-acs-retry-after")) is not None
     return cls(PROVIDER, message, status=status, code=code, request_id=request_id,
                retryable=retryable, retry_after=retry_after)
+
+
+def base_url(endpoint, region):
+    """`endpoint` (scheme, host and port only) or the regional public endpoint."""
+    if endpoint:
+        parts = urlsplit(endpoint.strip())
+        if (parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/")
+                or parts.query or parts.fragment or parts.username is not None):
+            raise InputError("endpoint must be a URL such as https://cloudsso.cn-shanghai.aliyuncs.com "
+                             "(scheme, host and optional port only), got %r" % endpoint)
+        return "%s://%s" % (parts.scheme, parts.netloc)
+    if not REGION.fullmatch(region or ""):
+        raise InputError("region must be an Alibaba Cloud region id such as cn-shanghai, got %r" % region)
+    return "https://cloudsso.%s.aliyuncs.com" % region
+
+
+def validate_user_name(name):
+    """CloudSSO user names are 1 to 64 letters, digits and @_-. (CreateUser); no other name can exist."""
+    if not USER_NAME.fullmatch(str(name)):
+        raise InputError("user_name %r can not be a CloudSSO user name (1 to 64 letters, digits and the "
+                         "characters @ _ - .)" % (name,))
 
 
 def poll(check, limit, clock=time.monotonic, sleep=time.sleep, first_wait=0.25, max_wait=5.0):
@@ -245,40 +266,23 @@ class AlibabaCloudSsoDirectory(UserDirectory):
     def validate(self):
         params = self.module.params
         self.directory_id = params["directory_id"]
-        if not DIRECTORY_ID.match(self.directory_id or ""):
+        if not DIRECTORY_ID.fullmatch(self.directory_id or ""):
             raise InputError("directory_id must be a CloudSSO directory id such as d-00fc2p61xxxx, got %r"
                              % self.directory_id)
-        if not ACCESS_KEY_ID.match(params["access_key_id"] or ""):
+        if not ACCESS_KEY_ID.fullmatch(params["access_key_id"] or ""):
             raise InputError("access_key_id must be an AccessKey id (letters, digits, '.', '_' and '-')")
         if not (params["access_key_secret"] or "").strip():
             raise InputError("access_key_secret must not be empty")
-        self.base_url = self._base_url(params)
+        self.base_url = base_url(params["endpoint"], params["region"])
         for name in params.get("user_name") or []:
-            if not USER_NAME.match(str(name)):
-                raise InputError("user_name %r can not be a CloudSSO user name (1 to 64 letters, digits and "
-                                 "the characters @ _ - .)" % (name,))
+            validate_user_name(name)
         signer = AcsV3Signer(params["access_key_id"], params["access_key_secret"],
                              security_token=(params["security_token"] or "").strip() or None)
         self.make_transport(parse_error, auth=signer,
                             headers={"Accept": "application/json", "x-acs-version": API_VERSION})
 
-    @staticmethod
-    def _base_url(params):
-        endpoint = params["endpoint"]
-        if endpoint:
-            parts = urlsplit(endpoint.strip())
-            if (parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/")
-                    or parts.query or parts.fragment or parts.username is not None):
-                raise InputError("endpoint must be a URL such as https://cloudsso.cn-shanghai.aliyuncs.com "
-                                 "(scheme, host and optional port only), got %r" % endpoint)
-            return "%s://%s" % (parts.scheme, parts.netloc)
-        region = params["region"] or ""
-        if not REGION.match(region):
-            raise InputError("region must be an Alibaba Cloud region id such as cn-shanghai, got %r" % region)
-        return "https://cloudsso.%s.aliyuncs.com" % region
-
     def validate_user_id(self, user_id):
-        if not USER_ID.match(str(user_id)):
+        if not USER_ID.fullmatch(str(user_id)):
             raise InputError("user_id %r is not a CloudSSO user id (u- followed by letters and digits)" % (user_id,))
 
     # --- calls --------------------------------------------------------------------------------
@@ -301,8 +305,7 @@ class AlibabaCloudSsoDirectory(UserDirectory):
         token = None
         while True:
             page = self.call(action, MaxResults=page_size, NextToken=token, **params)
-            for item in page.get(key) or []:
-                yield item
+            yield from page.get(key) or []
             next_token = page.get("NextToken")
             if not page.get("IsTruncated") or not next_token or next_token == token:
                 return

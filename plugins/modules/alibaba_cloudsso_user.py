@@ -33,7 +33,7 @@ description:
   - Check mode sends only reads. Without O(force), it reads the user's MFA devices, groups and direct
     assignments, and fails for a user whose deletion would be refused, saying why.
 author:
-  - identity.lifecycle contributors
+  - identity.lifecycle contributors (@identity-lifecycle)
 options:
   force:
     description:

@@ -16,7 +16,7 @@ description:
   - With O(include_dependencies=true), each user also gets what blocks its deletion.
   - Never changes anything.
 author:
-  - identity.lifecycle contributors
+  - identity.lifecycle contributors (@identity-lifecycle)
 options:
   include_dependencies:
     description:

@@ -1,0 +1,224 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) identity.lifecycle contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import requests
+
+from ansible_collections.identity.lifecycle.plugins.module_utils import _alibaba
+from ansible_collections.identity.lifecycle.plugins.module_utils._http import (
+    AuthenticationError,
+    InputError,
+    NotFoundError,
+    ProviderError,
+)
+
+
+def response(status, body=None, headers=None, raw=None, action="DeleteUser"):
+    result = requests.Response()
+    result.status_code = status
+    result._content = raw if raw is not None else (json.dumps(body).encode() if body is not None else b"")
+    result.headers.update(headers or {})
+    result.request = requests.Request("POST", "https://cloudsso.cn-shanghai.aliyuncs.com/",
+                                      headers={"x-acs-action": action}).prepare()
+    return result
+
+
+def error_body(code, message="m", request_id="RID-1"):
+    return {"RequestId": request_id, "HostId": "cloudsso.cn-shanghai.aliyuncs.com", "Code": code,
+            "Message": message, "Recommend": "https://api.alibabacloud.com/troubleshoot?q=%s" % code}
+
+
+def test_success_is_not_an_error():
+    assert _alibaba.parse_error(response(200, {"RequestId": "R"})) is None
+
+
+@pytest.mark.parametrize("status", [404, 400])
+def test_user_not_found_is_typed_whatever_the_status(status):
+    error = _alibaba.parse_error(response(status, error_body("EntityNotExists.User", "The user does not exist.")))
+    assert isinstance(error, NotFoundError)
+    assert (error.status, error.code, error.request_id) == (status, "EntityNotExists.User", "RID-1")
+    assert not error.retryable
+
+
+@pytest.mark.parametrize("code", ["EntityNotExists.Group", "EntityNotExists.Directory", "EntityNotExists.AccessAssignment"])
+def test_other_not_found_codes_are_not_the_user(code):
+    error = _alibaba.parse_error(response(404, error_body(code)))
+    assert type(error) is ProviderError  # pylint: disable=unidiomatic-typecheck
+    assert error.code == code
+
+
+@pytest.mark.parametrize("code, status", [
+    ("Throttling.User", 400), ("Throttling.Api", 503), ("Throttling", 400), ("ServiceUnavailable", 503),
+    ("InternalError", 500), ("Rejected.Throttling", 400), ("SignatureNonceUsed", 400),
+])
+def test_retryable_codes(code, status):
+    error = _alibaba.parse_error(response(status, error_body(code)))
+    assert error.retryable
+    assert not isinstance(error, AuthenticationError)
+
+
+def test_any_5xx_is_retryable_even_without_json():
+    error = _alibaba.parse_error(response(502, raw=b"<html>Bad Gateway</html>"))
+    assert error.retryable and error.code is None
+    assert "HTML page" in error.message
+
+
+@pytest.mark.parametrize("code, status", [
+    ("DeletionConflict.User.AccessAssigment", 409), ("DeletionConflict.User.AccessAssigment", 400),
+    ("MissingParameter", 400), ("InvalidParameter.Filter", 400), ("OperationConflict.Task", 409),
+])
+def test_client_errors_are_not_retried(code, status):
+    error = _alibaba.parse_error(response(status, error_body(code)))
+    assert not error.retryable
+    assert error.code == code
+
+
+@pytest.mark.parametrize("code, status, hint", [
+    ("InvalidAccessKeyId.NotFound", 404, "access_key_id"),
+    ("InvalidAccessKeyId.NotFound", 400, "access_key_id"),
+    ("InvalidAccessKeyId.Inactive", 400, "disabled"),
+    ("SignatureDoesNotMatch", 400, "access_key_secret"),
+    ("SignatureDoesNotMatch", 403, "access_key_secret"),
+    ("IncompleteSignature", 400, "access_key_secret"),
+    ("InvalidTimeStamp.Expired", 400, "clock"),
+    ("InvalidSecurityToken.Expired", 400, "security_token"),
+    ("NoPermission", 403, "cloudsso:DeleteUser"),
+    ("Forbidden.RAM", 403, "cloudsso:DeleteUser"),
+])
+def test_credential_errors_are_authentication_errors_with_a_hint(code, status, hint):
+    error = _alibaba.parse_error(response(status, error_body(code, "Refused.")))
+    assert isinstance(error, AuthenticationError)
+    assert hint in error.message
+    assert not error.retryable
+
+
+def test_missing_security_token_is_explained():
+    error = _alibaba.parse_error(response(400, error_body(
+        "MissingParameter", 'The input parameter "SecurityToken" that is mandatory for processing this request '
+                            'is not supplied.')))
+    assert isinstance(error, AuthenticationError)
+    assert "security_token" in error.message
+    # Other missing parameters are plain errors.
+    other = _alibaba.parse_error(response(400, error_body("MissingParameter", '"UserId" missing')))
+    assert type(other) is ProviderError  # pylint: disable=unidiomatic-typecheck
+
+
+def test_lowercase_keys_are_read_too():
+    error = _alibaba.parse_error(response(400, {"code": "Throttling.User", "message": "slow", "requestId": "r-2"}))
+    assert (error.code, error.message, error.request_id) == ("Throttling.User", "slow", "r-2")
+
+
+@pytest.mark.parametrize("value, seconds", [
+    ("1500", 1.5), ("1", 0.001), ("0", None), ("-5", None), ("soon", None), (None, None), ("", None),
+    (" 250 ", 0.25), ("999999999", 300.0),
+])
+def test_x_acs_retry_after_is_milliseconds(value, seconds):
+    assert _alibaba.retry_after_seconds(value) == seconds
+
+
+def test_throttling_carries_retry_after_in_seconds():
+    error = _alibaba.parse_error(response(400, error_body("Throttling.User"), headers={"x-acs-retry-after": "1200"}))
+    assert error.retryable and error.retry_after == 1.2
+
+
+def test_x_acs_retry_after_makes_any_code_retryable_as_the_sdk_does():
+    error = _alibaba.parse_error(response(400, error_body("Something.New"), headers={"x-acs-retry-after": "300"}))
+    assert error.retryable and error.retry_after == 0.3
+
+
+def test_standard_retry_after_is_the_fallback():
+    error = _alibaba.parse_error(response(503, error_body("ServiceUnavailable"), headers={"Retry-After": "2"}))
+    assert error.retry_after == 2.0
+
+
+@pytest.mark.parametrize("name", ["alice@example.com", "a", "A.B-C_D@x", "x" * 64, "0123"])
+def test_possible_user_names(name):
+    _alibaba.validate_user_name(name)
+
+
+@pytest.mark.parametrize("name", [
+    "", "x" * 65, "alice smith", "x' or UserName sw '", 'x" or 1', "alice\n", "zoë", "a,b", "a/b", "UserName eq x",
+])
+def test_impossible_user_names_fail_before_any_request(name):
+    with pytest.raises(InputError, match="user_name"):
+        _alibaba.validate_user_name(name)
+
+
+@pytest.mark.parametrize("endpoint, region, url", [
+    (None, "cn-shanghai", "https://cloudsso.cn-shanghai.aliyuncs.com"),
+    (None, "ap-southeast-1", "https://cloudsso.ap-southeast-1.aliyuncs.com"),
+    ("https://cloudsso-vpc.cn-shanghai.aliyuncs.com/", "cn-shanghai", "https://cloudsso-vpc.cn-shanghai.aliyuncs.com"),
+    ("http://127.0.0.1:8080", "ignored", "http://127.0.0.1:8080"),
+])
+def test_endpoints(endpoint, region, url):
+    assert _alibaba.base_url(endpoint, region) == url
+
+
+@pytest.mark.parametrize("endpoint, region, option", [
+    ("https://host/path", None, "endpoint"),
+    ("https://host/?x=1", None, "endpoint"),
+    ("ftp://host", None, "endpoint"),
+    ("https://user:pw@host", None, "endpoint"),
+    (None, "cn-shanghai.evil.example/x", "region"),
+    (None, "", "region"),
+])
+def test_bad_endpoints_name_the_option(endpoint, region, option):
+    with pytest.raises(InputError, match="^%s " % option):
+        _alibaba.base_url(endpoint, region)
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 0.0
+        self.sleeps = []
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def test_poll_returns_the_first_answer_with_doubling_waits():
+    clock = FakeClock()
+    answers = iter([None, None, None, "done"])
+    assert _alibaba.poll(lambda: next(answers), 60, clock=clock, sleep=clock.sleep) == "done"
+    assert clock.sleeps == [0.25, 0.5, 1.0]
+
+
+def test_poll_gives_up_at_the_time_limit():
+    clock = FakeClock()
+    calls = []
+    assert _alibaba.poll(lambda: calls.append(1), 20, clock=clock, sleep=clock.sleep, max_wait=5.0) is None
+    assert clock.now == pytest.approx(20.0)
+    assert max(clock.sleeps) == 5.0
+    assert len(calls) == len(clock.sleeps) + 1
+
+
+def test_gone_sub_resources_count_as_removed_but_a_gone_user_does_not():
+    def raise_(error):
+        raise error
+
+    assert _alibaba.gone_is_done(lambda: raise_(ProviderError("p", "m", code="EntityNotExists.Group"))) is None
+    with pytest.raises(NotFoundError):
+        _alibaba.gone_is_done(lambda: raise_(NotFoundError("p", "m", code="EntityNotExists.User")))
+    with pytest.raises(ProviderError):
+        _alibaba.gone_is_done(lambda: raise_(ProviderError("p", "m", code="EntityNotExists.Directory")))
+    with pytest.raises(ProviderError):
+        _alibaba.gone_is_done(lambda: raise_(ProviderError("p", "m", code="OperationConflict.Task")))
+
+
+def test_prerequisite_summary_names_each_kind():
+    blockers = _alibaba.Prerequisites(
+        [{"DeviceId": "mfa-1"}, {"DeviceId": "mfa-2"}], [{"GroupId": "g-1", "GroupName": "eng"}],
+        [{"AccessConfigurationName": "ReadOnly", "TargetType": "RD-Account", "TargetId": "123"}])
+    assert bool(blockers)
+    assert blockers.summary() == ("2 MFA devices (mfa-1, mfa-2), 1 group membership (g-1 (eng)), "
+                                  "1 direct access assignment (ReadOnly on RD-Account 123)")
+    assert not _alibaba.Prerequisites([], [], [])
