@@ -268,7 +268,9 @@ class HttpTransport:
         elif isinstance(exc, requests.exceptions.Timeout):
             message = "no answer within %s seconds (%s)" % (self.timeout, exc.__class__.__name__)
         else:
-            message = "connection failed: %s" % exc
+            # requests wraps the cause in urllib3's MaxRetryError; its reason is the useful part.
+            cause = exc.args[0] if exc.args else exc
+            message = "connection failed: %s" % getattr(cause, "reason", cause)
         # Sent requests may have been acted on; a retry of a DELETE then answers "not found",
         # which the caller treats as done.
         return ConnectionFailure(self.provider, self.redact(message),
