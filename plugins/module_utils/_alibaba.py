@@ -522,10 +522,11 @@ class AlibabaCloudSsoDirectory(UserDirectory):
         body = gone_is_done(delete)
         if body is None:
             return None  # the assignment was already gone
-        self.wait_for_task(body.get("Task") or {}, assignment)
+        self.wait_for_task(body.get("Task") or {}, assignment, body.get("RequestId"))
         return body.get("RequestId")
 
-    def wait_for_task(self, task, assignment):
+    def wait_for_task(self, task, assignment, request_id):
+        """Poll GetTaskStatus until the task ends; errors carry the RequestId of the accepted delete."""
         task_id = task.get("TaskId")
         final = task
         if task_id and task.get("Status") == "InProgress":
@@ -537,10 +538,11 @@ class AlibabaCloudSsoDirectory(UserDirectory):
             if final is None:
                 raise ProviderError(PROVIDER, "task %s removing access assignment %s was still InProgress after %d "
                                     "seconds; run the task again later" % (task_id, assignment_label(assignment),
-                                                                           TASK_WAIT_LIMIT))
+                                                                           TASK_WAIT_LIMIT), request_id=request_id)
         if final.get("Status") == "Failed":
             raise ProviderError(PROVIDER, "task %s removing access assignment %s failed: %s"
-                                % (task_id, assignment_label(assignment), final.get("FailureReason") or "no reason given"))
+                                % (task_id, assignment_label(assignment), final.get("FailureReason") or "no reason given"),
+                                request_id=request_id)
 
     def set_enabled(self, user, enabled):
         return self.call("UpdateUserStatus", UserId=user["UserId"],
