@@ -243,6 +243,10 @@ def parse_error(response):
     retry_after = header_retry_after(response)
     if status == 429 and retry_after is None:
         retry_after = UNTOLD_RETRY_AFTER
+    if status == 403:
+        # A missing scope or role: a new token would not help, so this is not an AuthenticationError
+        # (which the transport answers with a token renewal and a second try).
+        return ProviderError(PROVIDER, message, status=status, code=code, request_id=request_id)
     return status_error(PROVIDER, response, message, code=code, request_id=request_id, not_found=not_found,
                         retry_after=retry_after)
 
@@ -435,11 +439,14 @@ class UiPathDirectory(UserDirectory):
     def _wants_list(self):
         """Whether this task reads the organization's user list (names, several ids, or everyone)."""
         params = self.module.params
-        if params.get("user_name") is not None:
-            return True
         if params.get("user_id") is not None:
             return len(set(str(user_id).lower() for user_id in params["user_id"])) > 1
-        return "state" not in params  # the info module without ids or names lists everyone
+        return True
+
+    def _needs_list(self):
+        """Whether only the list can answer: names, or the info module's "every user"."""
+        params = self.module.params
+        return params.get("user_name") is not None or params.get("user_id") is None
 
     def preflight(self):
         """Fetch the token (proving the identity URL and the credentials), check the partition, and
@@ -452,7 +459,7 @@ class UiPathDirectory(UserDirectory):
                                 "(their token is for %s)" % (given, self.token_partition))
         wants_list = self._wants_list()
         if not self.partition_global_id:
-            if wants_list and (self.module.params.get("user_name") is not None or "state" not in self.module.params):
+            if self._needs_list():
                 raise ProviderError(PROVIDER, "partition_global_id (UIPATH_PARTITION_GLOBAL_ID) is needed to list "
                                     "the organization's users and the access token carries no prt_id claim; set it "
                                     "to the organization GUID")

@@ -305,7 +305,8 @@ def test_401_reads_www_authenticate_and_says_what_to_check():
 def test_scope_error_body():
     error = _uipath.parse_error(response(403, {
         "errorMessage": "Scope(s) 'PM.User.Read' is(are) invalid. Expect to have 'PM.User' or 'PM.User.Write'. "}))
-    assert isinstance(error, AuthenticationError)
+    assert error.status == 403 and not error.retryable
+    assert not isinstance(error, AuthenticationError)  # no token renewal: a new token has the same scopes
     assert "Expect to have 'PM.User' or 'PM.User.Write'" in error.message
     assert "PM.User scope" in error.message
 
