@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import collections
 import json
+import os
+import re
 
 import pytest
 
 from simulators.alibaba import AlibabaCloudSsoSimulator
+
+from .conftest import ROOT
 
 DIRECTORY = "d-00test0directory1"
 KEY_ID = "LTAI5tTestKey000000001"
@@ -417,3 +421,20 @@ def test_names_are_matched_exactly(ansible, serve):
     filters = [entry["path"] for entry in sim.requests(path="Action=ListUsers")]
     assert all("Filter=UserName%20eq%20" in path for path in filters), filters
     assert json.dumps(result.task("exact")).count(SECRET) == 0
+
+
+def test_the_documented_example_runs_against_the_demo_directory(ansible, serve):
+    with open(os.path.join(ROOT, "docs", "providers", "alibaba.md"), encoding="utf-8") as handle:
+        playbook = re.search(r"```yaml\n(---\n.*?)```", handle.read(), re.S).group(1)
+    with open(os.path.join(ROOT, "simulators", "seeds", "alibaba-demo.json"), encoding="utf-8") as handle:
+        sim = AlibabaCloudSsoSimulator(json.load(handle), task_delay=0.1, conflict_lag=0.2)
+    env = sim.client_environment(serve(sim).url)
+    rehearsal = ansible.run(playbook, env=env, check=True, diff=True)
+    assert rehearsal.returncode == 0, rehearsal.output
+    assert changing_calls(sim) == []
+    result = ansible.run(playbook, env=env)
+    assert result.returncode == 0, result.output
+    dana = result.task("Remove the leavers (MFA devices, groups and direct assignments first)")["users"][0]
+    assert dana["actions"][-1] == "deleted" and len(dana["actions"]) == 4
+    remaining = sorted(user["UserName"] for user in sim.directory_state("d-00fc2p61xxxx")["users"])
+    assert remaining == ["ivy.novak@example.com", "lee.park@example.com", "sam.taylor@example.com"]
