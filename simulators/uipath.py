@@ -347,11 +347,11 @@ class UiPathIdentitySimulator(Simulator):
                           b64url(json.dumps(claims).encode()), b64url(uuid.uuid4().bytes * 8)))
         self.tokens[token] = {"organization": organization["name"], "kind": "client", "scopes": wanted,
                               "expires": time.time() + lifetime}
-        return Response(200, {"access_token": token, "expires_in": lifetime, "token_type": "Bearer",
-                               "scope": " ".join(wanted)})
+        answer = {"access_token": token, "expires_in": lifetime, "token_type": "Bearer", "scope": " ".join(wanted)}
+        return Response(200, answer)
 
     def _authorize(self, request, organization):
-        scheme, _, token = (request.header("Authorization") or "").partition(" ")
+        scheme, _space, token = (request.header("Authorization") or "").partition(" ")
         known = self.tokens.get(token.strip()) if scheme.lower() == "bearer" else None
         if known is None or known["organization"] != organization["name"]:
             return Response(401, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})

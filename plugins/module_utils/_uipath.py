@@ -493,8 +493,8 @@ class UiPathDirectory(UserDirectory):
         return "%s/%s" % (self.users_url, encode_path_segment(str(user_id).strip()))
 
     def _fetch_page(self, skip, top):
-        url = "%s/users/%s" % (self.users_url, encode_path_segment(self.partition_global_id,
-                                                                     option="partition_global_id"))
+        partition = encode_path_segment(self.partition_global_id, option="partition_global_id")
+        url = "%s/users/%s" % (self.users_url, partition)
         # Sorted by id so that the pages stay in one order while they are read.
         response = self.transport.request("GET", url, params={"top": top, "skip": skip, "sortBy": "Id",
                                                               "sortOrder": "asc"})

@@ -30,7 +30,7 @@ def uid(number):
 
 
 def person(number, email, active=True, user_name=None, **extra):
-    first, _, last = email.split("@")[0].partition(".")
+    first, _dot, last = email.split("@")[0].partition(".")
     user = {"id": uid(number), "userName": user_name or email, "email": email, "name": first.title(),
             "surname": last.title() or None, "isActive": active, "type": 0, "groupIDs": [uid(900)]}
     user.update(extra)
@@ -243,9 +243,9 @@ def test_expired_token_mid_run_is_renewed_once(ansible, serve):
     simulator, server = make(serve, extra_users=staff)
     # After the preflight page and three PUTs, every token the server issued expires.
     simulator.expire_tokens_after(4)
-    result = ansible.tasks([{"name": "disable", MODULE: {"user_id": [user["id"] for user in staff],
-                                                          "state": "disabled", "parallelism": 8}}],
-                           module_defaults=defaults(server))
+    task = {"name": "disable", MODULE: {"user_id": [user["id"] for user in staff], "state": "disabled",
+                                        "parallelism": 8}}
+    result = ansible.tasks([task], module_defaults=defaults(server))
     assert result.returncode == 0, result.output
     assert result.task("disable")["msg"] == "disabled: 30"
     assert all(not user["isActive"] for user in simulator.users() if user["id"] in {one["id"] for one in staff})
@@ -408,11 +408,11 @@ def test_bad_values_fail_before_any_request(ansible, uipath):
                                  "give a full identity base such as https://host/identity as identity_url"),
     }
     tasks = []
-    for name, (args, _) in cases.items():
+    for name, (args, _message) in cases.items():
         args = dict(args)
         tasks.append({"name": name, args.pop("_module", MODULE): args, "ignore_errors": True})
     result = ansible.tasks(tasks, module_defaults=defaults(server))
-    for name, (_, message) in cases.items():
+    for name, (_args, message) in cases.items():
         assert message in result.task(name)["msg"], (name, result.task(name)["msg"])
     assert simulator.requests() == []
 

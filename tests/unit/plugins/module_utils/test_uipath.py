@@ -145,7 +145,7 @@ def test_token_is_fetched_once_and_renewed_before_it_expires():
 
     auth = _uipath.BearerAuth(fetch=fetch, clock=clock)
     assert issued == []  # nothing until a request needs it
-    for _ in range(5):
+    for _attempt in range(5):
         assert auth.token() == "token-0"
     clock.now += 3600 - 61
     assert auth.token() == "token-0"
@@ -177,7 +177,7 @@ def test_eight_workers_refused_at_once_fetch_one_new_token():
             return issued[-1], 3600
 
     auth = _uipath.BearerAuth(fetch=fetch)
-    refused = [auth(requests.Request("GET", "https://x/").prepare()) for _ in range(8)]
+    refused = [auth(requests.Request("GET", "https://x/").prepare()) for _worker in range(8)]
     assert auth.fetches == 1
     start = threading.Barrier(8)
     results = []
@@ -413,10 +413,9 @@ def simulate(server):
 
 
 def open_directory(url, **params):
-    module = StandInModule(base_url=url, **params)
-    directory = _uipath.UiPathDirectory(module)
+    directory = _uipath.UiPathDirectory(StandInModule(base_url=url, **params))
     directory.validate()
-    return directory, module
+    return directory
 
 
 def gets(simulator):
@@ -425,10 +424,10 @@ def gets(simulator):
 
 def test_names_across_three_pages_cost_three_gets(simulate):
     simulator, url = simulate(people(2500))
-    directory, module = open_directory(url, user_name=["PERSON0001@example.com", "person2500@example.com", "ghost"],
-                                       state="absent")
+    directory = open_directory(url, user_name=["PERSON0001@example.com", "person2500@example.com", "ghost"],
+                               state="absent")
     directory.preflight()
-    found = directory.lookup_names(module.params["user_name"])
+    found = directory.lookup_names(directory.module.params["user_name"])
     assert [one["id"] for one in found["PERSON0001@example.com"]] == ["00000000-0000-4000-8000-000000000001"]
     assert [one["id"] for one in found["person2500@example.com"]] == ["00000000-0000-4000-8000-000000002500"]
     assert found["ghost"] == []
@@ -438,8 +437,8 @@ def test_names_across_three_pages_cost_three_gets(simulate):
     assert [page.split("skip=")[1].split("&")[0] for page in pages] == ["0", "1000", "2000"]
     assert len(simulator.token_requests) == 1
     issued = [token for token, spec in simulator.tokens.items() if spec["kind"] == "client"]
-    assert len(issued) == 1 and module.no_log_values == set(issued)
-    assert module.warnings == []
+    assert len(issued) == 1 and directory.module.no_log_values == set(issued)
+    assert directory.module.warnings == []
 
 
 def test_several_ids_cost_the_fewest_gets(simulate):
@@ -448,7 +447,7 @@ def test_several_ids_cost_the_fewest_gets(simulate):
     ghost = "00000000-0000-4000-8000-000000009999"
 
     # One found on the first page, one missing: one GET by id beats two more pages.
-    directory, _ = open_directory(url, user_id=[first_page, last_page.upper()], state="absent")
+    directory = open_directory(url, user_id=[first_page, last_page.upper()], state="absent")
     directory.preflight()
     found = directory.lookup_ids([first_page, last_page.upper()])
     assert found[first_page]["id"] == first_page and found[last_page.upper()]["id"] == last_page
@@ -457,7 +456,7 @@ def test_several_ids_cost_the_fewest_gets(simulate):
     # Three missing from the first page: the two remaining pages are cheaper.
     simulator.clear_log()
     ids = [last_page, ghost, "00000000-0000-4000-8000-000000001500"]
-    directory, _ = open_directory(url, user_id=ids, state="absent")
+    directory = open_directory(url, user_id=ids, state="absent")
     directory.preflight()
     found = directory.lookup_ids(ids)
     assert found[ghost] is None and found[last_page]["id"] == last_page
@@ -465,7 +464,7 @@ def test_several_ids_cost_the_fewest_gets(simulate):
 
     # One id: no list at all beyond a one-user preflight.
     simulator.clear_log()
-    directory, _ = open_directory(url, user_id=[ghost], state="absent")
+    directory = open_directory(url, user_id=[ghost], state="absent")
     directory.preflight()
     assert directory.lookup_ids([ghost]) == {ghost: None}
     assert "top=1&" in gets(simulator)[0] and gets(simulator)[1].endswith(ghost)
@@ -476,28 +475,28 @@ def test_a_list_that_changes_while_it_is_read_is_read_again(simulate):
     # The second page reports another total, as if someone deleted a user meanwhile.
     simulator.add_fault(method="GET", path=r"skip=1000", status=200, times=1,
                         body={"totalCount": 1499, "results": people(499, start=1002)})
-    directory, module = open_directory(url, user_name=["person1001@example.com"], state="absent")
+    directory = open_directory(url, user_name=["person1001@example.com"], state="absent")
     directory.preflight()
     found = directory.lookup_names(["person1001@example.com"])
     assert len(found["person1001@example.com"]) == 1  # the skipped user is found on the second reading
     assert len(gets(simulator)) == 4
-    assert module.warnings == []
+    assert directory.module.warnings == []
 
 
 def test_a_list_that_keeps_changing_gives_a_warning(simulate):
     simulator, url = simulate(people(1500))
     simulator.add_fault(method="GET", path=r"skip=1000", status=200, times=2,
                         body={"totalCount": 1499, "results": people(499, start=1002)})
-    directory, module = open_directory(url, user_name=["person0002@example.com"], state="absent")
+    directory = open_directory(url, user_name=["person0002@example.com"], state="absent")
     directory.preflight()
     assert len(directory.lookup_names(["person0002@example.com"])["person0002@example.com"]) == 1
-    assert "changed while they were listed" in module.warnings[0]
+    assert "changed while they were listed" in directory.module.warnings[0]
 
 
 def test_list_failures_fail_each_name_not_the_task(simulate):
     simulator, url = simulate(people(1500))
     simulator.add_fault(method="GET", path=r"skip=1000", status=500, times=None, body={"title": "boom"})
-    directory, _ = open_directory(url, user_name=["a", "b"], state="absent", retries=0)
+    directory = open_directory(url, user_name=["a", "b"], state="absent", retries=0)
     directory.preflight()
     found = directory.lookup_names(["a", "b"])
     assert isinstance(found["a"], ProviderError) and found["a"] is found["b"]
@@ -505,20 +504,20 @@ def test_list_failures_fail_each_name_not_the_task(simulate):
 
 
 def test_preflight_refuses_a_partition_that_is_not_the_tokens(simulate):
-    _, url = simulate(people(3))
-    directory, _ = open_directory(url, user_id=["00000000-0000-4000-8000-000000000001"], state="absent",
-                                  partition_global_id="11111111-2222-4333-8444-555555555555")
+    url = simulate(people(3))[1]
+    directory = open_directory(url, user_id=["00000000-0000-4000-8000-000000000001"], state="absent",
+                               partition_global_id="11111111-2222-4333-8444-555555555555")
     with pytest.raises(ProviderError, match="is not the organization of these credentials"):
         directory.preflight()
 
 
 def test_preflight_explains_a_wrong_partition_when_the_token_does_not_name_one(simulate):
-    _, url = simulate(people(3), token_prt_id=False)
-    directory, _ = open_directory(url, user_name=["x"], state="absent",
-                                  partition_global_id="11111111-2222-4333-8444-555555555555")
+    url = simulate(people(3), token_prt_id=False)[1]
+    directory = open_directory(url, user_name=["x"], state="absent",
+                               partition_global_id="11111111-2222-4333-8444-555555555555")
     with pytest.raises(ProviderError, match="InvalidPartition.*check partition_global_id"):
         directory.preflight()
-    directory, _ = open_directory(url, user_name=["x"], state="absent")
+    directory = open_directory(url, user_name=["x"], state="absent")
     with pytest.raises(ProviderError, match=r"partition_global_id \(UIPATH_PARTITION_GLOBAL_ID\) is needed"):
         directory.preflight()
 
@@ -535,7 +534,7 @@ def test_validation_names_the_option(params, message):
 
 
 def test_user_ids_must_be_guids():
-    directory, _ = open_directory("https://cloud.uipath.com")
+    directory = open_directory("https://cloud.uipath.com")
     directory.validate_user_id("3FA85F64-5717-4562-B3FC-2C963F66AFA6")
     for bad in ("../Groups/x", "3fa85f64", "{3fa85f64-5717-4562-b3fc-2c963f66afa6}", "3fa85f64-5717-4562-b3fc-2c963f66afa6/x"):
         with pytest.raises(InputError, match="user_id .* is not a UiPath user id"):
@@ -544,16 +543,16 @@ def test_user_ids_must_be_guids():
 
 def test_access_token_wins_over_client_credentials(simulate):
     simulator, url = simulate(people(2))
-    directory, module = open_directory(url, access_token="rt_unit_personal_token", partition_global_id=PARTITION,
-                                       user_name=["person0001@example.com"], state="absent")
-    assert "client_id and client_secret are not used" in module.warnings[0]
+    directory = open_directory(url, access_token="rt_unit_personal_token", partition_global_id=PARTITION,
+                               user_name=["person0001@example.com"], state="absent")
+    assert "client_id and client_secret are not used" in directory.module.warnings[0]
     directory.preflight()
     assert len(directory.lookup_names(["person0001@example.com"])["person0001@example.com"]) == 1
     assert simulator.token_requests == []
 
 
-def bulk_entries(directory, module):
-    entries, _ = _lifecycle.requested_entries(module.params)
+def bulk_entries(directory):
+    entries = _lifecycle.requested_entries(directory.module.params)[0]
     _lifecycle.resolve(directory, entries)
     return _lifecycle.plan(directory, entries, "absent")
 
@@ -561,9 +560,9 @@ def bulk_entries(directory, module):
 def test_bulk_delete_goes_in_chunks_of_fifty(simulate):
     simulator, url = simulate(people(130))
     names = ["person%04d@example.com" % number for number in range(1, 121)]
-    directory, module = open_directory(url, user_name=names, state="absent")
+    directory = open_directory(url, user_name=names, state="absent")
     directory.preflight()
-    entries = bulk_entries(directory, module)
+    entries = bulk_entries(directory)
     directory.apply(entries)
     assert all(entry.changed and entry.actions == ["deleted"] and not entry.failed for entry in entries)
     deletes = simulator.requests("DELETE")
@@ -574,9 +573,9 @@ def test_bulk_delete_goes_in_chunks_of_fifty(simulate):
 def test_a_refused_bulk_delete_is_halved_until_it_goes_through(simulate):
     simulator, url = simulate(people(60), bulk_delete_max=20, not_found="envelope")
     names = ["person%04d@example.com" % number for number in range(1, 51)]
-    directory, module = open_directory(url, user_name=names, state="absent", parallelism=1, rate_limit=1000.0)
+    directory = open_directory(url, user_name=names, state="absent", parallelism=1, rate_limit=1000.0)
     directory.preflight()
-    entries = bulk_entries(directory, module)
+    entries = bulk_entries(directory)
     # Someone else deletes one of them between the lookup and the delete.
     with simulator.lock:
         del simulator.organizations["acme"]["users"]["00000000-0000-4000-8000-000000000017"]
@@ -596,10 +595,10 @@ def test_a_refused_bulk_delete_is_halved_until_it_goes_through(simulate):
 def test_bulk_delete_failure_that_splitting_cannot_help_fails_every_user(simulate):
     simulator, url = simulate(people(5))
     simulator.add_fault(method="DELETE", status=503, times=None, body={"title": "Service Unavailable"})
-    directory, module = open_directory(url, user_name=["person0001@example.com", "person0002@example.com"],
-                                       state="absent", retries=0)
+    directory = open_directory(url, user_name=["person0001@example.com", "person0002@example.com"],
+                               state="absent", retries=0)
     directory.preflight()
-    entries = bulk_entries(directory, module)
+    entries = bulk_entries(directory)
     directory.apply(entries)
     assert all(entry.failed and entry.error.status == 503 for entry in entries)
     assert len(simulator.requests("DELETE")) == 1
@@ -608,10 +607,10 @@ def test_bulk_delete_failure_that_splitting_cannot_help_fails_every_user(simulat
 def test_several_ids_without_a_partition_are_read_and_deleted_one_by_one(simulate):
     simulator, url = simulate(people(3))
     ids = ["00000000-0000-4000-8000-000000000001", "00000000-0000-4000-8000-000000000002"]
-    directory, module = open_directory(url, access_token="rt_unit_personal_token", client_id=None,
-                                       client_secret=None, user_id=ids, state="absent")
+    directory = open_directory(url, access_token="rt_unit_personal_token", client_id=None,
+                               client_secret=None, user_id=ids, state="absent")
     directory.preflight()
-    entries = bulk_entries(directory, module)
+    entries = bulk_entries(directory)
     directory.apply(entries)
     assert all(entry.changed for entry in entries)
     assert sorted(entry["path"] for entry in simulator.requests("DELETE")) == ["/acme/identity_/api/User/" + one for one in ids]
@@ -622,7 +621,7 @@ def test_put_failure_inside_a_200_identity_result(simulate):
     simulator, url = simulate(people(1))
     simulator.add_fault(method="PUT", status=200, body={"succeeded": False, "errors": [
         {"code": "ConcurrencyFailure", "description": "Optimistic concurrency failure."}]})
-    directory, _ = open_directory(url, user_id=["00000000-0000-4000-8000-000000000001"], state="disabled")
+    directory = open_directory(url, user_id=["00000000-0000-4000-8000-000000000001"], state="disabled")
     with pytest.raises(ProviderError, match="Optimistic concurrency failure") as caught:
         directory.set_enabled({"id": "00000000-0000-4000-8000-000000000001"}, False)
     assert caught.value.code == "ConcurrencyFailure" and not isinstance(caught.value, NotFoundError)
