@@ -49,7 +49,7 @@ def seed(count, throttle, task_delay, conflict_lag):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--users", type=int, default=100)
     parser.add_argument("--rate-limit", type=float, help="the module's rate_limit (default: the module's own)")
     parser.add_argument("--throttle", type=float, default=100.0, help="the simulator's requests/s per AccessKey")

@@ -145,12 +145,11 @@ def test_forced_offboarding_then_idempotent(ansible, serve):
     assert state["memberships"]["u-00lee"] == ["g-00eng"]  # nothing removed from the SCIM user
 
     # The assignment task was polled to success, and DeleteUser retried through the lag.
-    lag = [entry for entry in sim.answers("DeletionConflict.User.AccessAssigment")]
+    lag = sim.answers("DeletionConflict.User.AccessAssigment")
     assert lag and all("UserId=u-00dana" in entry["path"] for entry in lag)
     assert sim.requests(path="Action=GetTaskStatus")
     assert not sim.requests(path="Action=DeleteUser&.*UserId=u-00rita")
-    deprovision = [task for task in sim.snapshot()["tasks"]]
-    assert {one["DeprovisionStrategy"] for one in deprovision} == {"None"}
+    assert {task["DeprovisionStrategy"] for task in sim.snapshot()["tasks"]} == {"None"}
 
     # request_ids are exactly the RequestIds of the successful changing calls, per user and in total.
     answered = [entry["request_id"] for entry in changing_calls(sim) if entry["status"] == 200]

@@ -89,7 +89,7 @@ def test_v3_and_v1_requests_are_accepted(sim):
 
 
 def test_signature_key_token_time_and_nonce_errors(sim):
-    _, url = sim
+    url = sim[1]
     body = assert_error(v3(url, "GetUser", secret="wrong-secret-value", DirectoryId=DIRECTORY, UserId="u-00bob"),
                         400, "SignatureDoesNotMatch")
     assert "string to sign is:ACS3-HMAC-SHA256\n" in body["Message"]
@@ -109,7 +109,7 @@ def test_signature_key_token_time_and_nonce_errors(sim):
 
 
 def test_unsigned_x_acs_headers_and_tampered_queries_are_refused(sim):
-    _, url = sim
+    url = sim[1]
     hook = signer.AcsV3Signer(KEY_ID, SECRET)
     prepared = requests.Request("POST", "%s/?DirectoryId=%s" % (url, DIRECTORY), auth=hook,
                                 headers={"x-acs-action": "GetDirectory", "x-acs-version": "2021-05-15"}).prepare()
@@ -123,7 +123,7 @@ def test_unsigned_x_acs_headers_and_tampered_queries_are_refused(sim):
 
 def test_the_wire_query_is_decoded_before_verification(sim):
     """The SDK sends `+` for a space on the wire and signs `%20`; the gateway accepts both."""
-    _, url = sim
+    url = sim[1]
     hook = signer.AcsV3Signer(KEY_ID, SECRET)
     prepared = requests.Request("POST", url + "/", params={"DirectoryId": DIRECTORY, "Filter": "UserName eq user001@example.com"},
                                 headers={"x-acs-action": "ListUsers", "x-acs-version": "2021-05-15"}, auth=hook).prepare()
@@ -150,7 +150,7 @@ def test_unconfirmed_statuses_are_switchable(serve, statuses, expected):
 
 
 def test_unknown_actions_and_missing_or_bad_parameters(sim):
-    _, url = sim
+    url = sim[1]
     assert_error(v3(url, "DropAllUsers", DirectoryId=DIRECTORY), 404, "InvalidAction.NotFound")
     body = assert_error(v3(url, "GetUser", DirectoryId=DIRECTORY), 400, "MissingParameter")
     assert '"UserId"' in body["Message"]
@@ -161,7 +161,7 @@ def test_unknown_actions_and_missing_or_bad_parameters(sim):
 
 
 def test_paging_with_next_token_needs_proper_encoding(sim):
-    _, url = sim
+    url = sim[1]
     names, token, pages = [], None, 0
     while True:
         page = v3(url, "ListUsers", DirectoryId=DIRECTORY, MaxResults=100, NextToken=token).json()
@@ -234,7 +234,7 @@ def test_delete_prerequisites_tasks_and_the_lag_after_them(sim):
 def test_throttling_per_access_key_with_retry_after_in_milliseconds(serve):
     simulator = seed(throttle_rate=5)
     url = serve(simulator).url
-    answers = [v3(url, "GetDirectory", DirectoryId=DIRECTORY) for _ in range(6)]
+    answers = [v3(url, "GetDirectory", DirectoryId=DIRECTORY) for _attempt in range(6)]
     assert [answer.status_code for answer in answers[:5]] == [200] * 5
     body = assert_error(answers[5], 400, "Throttling.User")
     assert body["Message"] == "Request was denied due to user flow control."

@@ -212,7 +212,7 @@ def test_simulator_verifier_computes_the_same_signatures():
     for vector in V3_VECTORS:
         headers = v3_headers(vector)
         signature = simulator.v3_expected("POST", "/", vector["query"], headers, sorted(headers),
-                                             signer.EMPTY_SHA256, COMMON["access_key_secret"])[1]
+                                          signer.EMPTY_SHA256, COMMON["access_key_secret"])[1]
         assert signature == expected_signature(vector), vector["name"]
     for method, key in (("POST", "signature"), ("GET", "signature_if_get")):
         assert simulator.v1_expected(method, V1_VECTOR["params"], COMMON["access_key_secret"])[1] == V1_VECTOR[key]
