@@ -56,14 +56,15 @@ class ProviderError(Exception):
         self.url = url
 
     def __str__(self):
-        parts = [self.provider + ":"]
+        parts = [self.provider]
         if self.method and self.url:
             parts.append("%s %s" % (self.method, self.url))
         if self.status is not None:
             parts.append("answered HTTP %s" % self.status)
         if self.code:
             parts.append("(%s)" % self.code)
-        text = " ".join(parts) + ": " + (self.message or "no message")
+        # "Provider: GET url answered HTTP 404 (Code): message", or "Provider: message".
+        text = parts[0] + (": " + " ".join(parts[1:]) if len(parts) > 1 else "") + ": " + (self.message or "no message")
         if self.request_id:
             text += " [request id %s]" % self.request_id
         return text

@@ -524,7 +524,9 @@ def run_info_module(directory_cls):
             found = directory.lookup_names(names)
             users = []
             for name in names:
-                users.extend(found.get(name) or [])
+                value = found.get(name)
+                # A failed lookup is an exception, raised below with the others.
+                users.extend(value if isinstance(value, list) else [value] if value else [])
         else:
             users = list(directory.list_users())
         errors = [user for user in users if isinstance(user, Exception)]

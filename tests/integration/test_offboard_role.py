@@ -53,6 +53,12 @@ def reports(workdir):
     return found
 
 
+def only_report(workdir):
+    found = list(reports(workdir).values())
+    assert len(found) == 1, found
+    return found[0]
+
+
 def offboard(ansible, env, check=False, **extra_vars):
     variables = {"offboard_users": LEAVERS}
     variables.update(extra_vars)
@@ -68,7 +74,7 @@ def test_rehearsal_then_offboarding_then_nothing_left(ansible, serve):
     assert rehearsal.returncode == 0, rehearsal.output
     assert names(simulator) == before
     assert not [entry for entry in simulator.requests() if entry["method"] != "GET"]
-    (report, markdown), = reports(ansible.workdir).values()
+    report, markdown = only_report(ansible.workdir)
     assert report["check_mode"] is True and report["run_id"].endswith("-check")
     assert report["summary"] == {"would remove": 3, "already absent": 1}
     outcomes = [leaver["results"]["atlassian"]["outcome"] for leaver in report["leavers"]]
@@ -103,7 +109,7 @@ def test_a_failure_is_reported_then_the_play_fails(ansible, serve):
     assert "dana.lee@example.com at atlassian" in failure["msg"]
     assert "matches 2 users" in failure["msg"]
     assert names(simulator) == ["Dana.Lee@example.com", "dana.lee@example.com", "sam.taylor@example.com"]
-    (report, markdown), = reports(ansible.workdir).values()
+    report, markdown = only_report(ansible.workdir)
     assert report["failed"] is True
     assert report["summary"] == {"removed": 2, "already absent": 1, "failed": 1}
     assert "## Failures" in markdown and "matches 2 users" in markdown
@@ -114,7 +120,7 @@ def test_a_provider_that_fails_as_a_whole_fails_each_leaver_there(ansible, serve
     env["ATLASSIAN_SCIM_API_KEY"] = "ATSCIM-a-wrong-key-1234567"
     result = offboard(ansible, env)
     assert result.returncode != 0
-    (report, markdown), = reports(ansible.workdir).values()
+    report, markdown = only_report(ansible.workdir)
     assert report["summary"] == {"failed": 4}
     assert report["failures"][0]["error"]["status"] == 401
     assert "ATSCIM-a-wrong-key-1234567" not in result.output + markdown + json.dumps(report)
