@@ -30,8 +30,8 @@ def readme_example(section):
     return block.group(1)
 
 
-def demo_simulator(serve, provider):
-    simulator = simulator_class(provider)()
+def demo_simulator(serve, provider, **kwargs):
+    simulator = simulator_class(provider)(**kwargs)
     with open(os.path.join(SEEDS, "%s-demo.json" % provider), encoding="utf-8") as handle:
         simulator.seed(json.load(handle))
     server = serve(simulator)
@@ -67,3 +67,29 @@ def test_atlassian_example_rehearses_removes_and_is_idempotent(ansible, serve, s
     removal = again.task("Remove the leavers' Atlassian accounts (one batched task)")
     assert removal["changed"] is False
     assert [user["msg"] for user in removal["users"]] == ["already absent", "already absent"]
+
+
+def changing_calls(simulator):
+    return [entry for entry in simulator.requests() if (entry.get("action") or "").startswith(
+        ("Delete", "Remove", "Update"))]
+
+
+def test_alibaba_readme_example_rehearses_removes_and_is_idempotent(ansible, serve):
+    simulator, env = demo_simulator(serve, "alibaba", task_delay=0.1, conflict_lag=0.2)
+    playbook = readme_example("Alibaba Cloud CloudSSO")
+    removal = "Remove the leavers (MFA devices, groups and direct assignments first)"
+
+    rehearsal = ansible.run(playbook, env=env, check=True)
+    assert rehearsal.returncode == 0, rehearsal.output
+    assert [user["changed"] for user in rehearsal.task(removal)["users"]] == [True, True, True]
+    assert changing_calls(simulator) == []
+
+    real = ansible.run(playbook, env=env)
+    assert real.returncode == 0, real.output
+    remaining = sorted(user["UserName"] for user in simulator.directory_state("d-00fc2p61xxxx")["users"])
+    assert "dana.lee@example.com" not in remaining and "sam.taylor@example.com" in remaining
+    assert all(user["request_ids"] for user in real.task(removal)["users"])
+
+    again = ansible.run(playbook, env=env)
+    assert again.returncode == 0, again.output
+    assert [user["msg"] for user in again.task(removal)["users"]] == ["already absent"] * 3
