@@ -249,7 +249,8 @@ class HttpTransport:
                 error = self._response_error(response, method, shown_url)
                 if error is None:
                     return response
-                if (isinstance(error, AuthenticationError) and not renewed_auth
+                # Only 401 says the token is no good; a new token cannot fix a 403 (missing scope or role).
+                if (isinstance(error, AuthenticationError) and error.status == 401 and not renewed_auth
                         and getattr(self.auth, "renew", None) is not None and self.auth.renew(prepared)):
                     # An expired token is renewed once per request, not counted as a retry.
                     renewed_auth = True

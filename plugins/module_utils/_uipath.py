@@ -243,10 +243,6 @@ def parse_error(response):
     retry_after = header_retry_after(response)
     if status == 429 and retry_after is None:
         retry_after = UNTOLD_RETRY_AFTER
-    if status == 403:
-        # A missing scope or role: a new token would not help, so this is not an AuthenticationError
-        # (which the transport answers with a token renewal and a second try).
-        return ProviderError(PROVIDER, message, status=status, code=code, request_id=request_id)
     return status_error(PROVIDER, response, message, code=code, request_id=request_id, not_found=not_found,
                         retry_after=retry_after)
 

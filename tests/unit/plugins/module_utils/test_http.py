@@ -238,6 +238,17 @@ def test_a_second_401_after_renewal_fails(server):
     assert auth.renewals == 1
 
 
+def test_a_403_is_not_answered_with_a_new_token(server):
+    sim = Scripted([Response(403, {"message": "missing scope"})])
+    srv = server(sim)
+    auth = RenewingAuth()
+    with pytest.raises(_http.AuthenticationError) as caught:
+        transport([], auth=auth).request("DELETE", srv.url + "/x")
+    assert caught.value.status == 403
+    assert auth.renewals == 0
+    assert len(sim.requests()) == 1
+
+
 def test_every_attempt_passes_the_rate_limiter(server):
     srv = server(Scripted([Response(503, {"message": "busy"})] * 2))
     methods = []

@@ -306,7 +306,8 @@ def test_scope_error_body():
     error = _uipath.parse_error(response(403, {
         "errorMessage": "Scope(s) 'PM.User.Read' is(are) invalid. Expect to have 'PM.User' or 'PM.User.Write'. "}))
     assert error.status == 403 and not error.retryable
-    assert not isinstance(error, AuthenticationError)  # no token renewal: a new token has the same scopes
+    # An AuthenticationError, but the transport renews tokens only after a 401: a new token has the same scopes.
+    assert isinstance(error, AuthenticationError)
     assert "Expect to have 'PM.User' or 'PM.User.Write'" in error.message
     assert "PM.User scope" in error.message
 
