@@ -93,3 +93,24 @@ def test_alibaba_readme_example_rehearses_removes_and_is_idempotent(ansible, ser
     again = ansible.run(playbook, env=env)
     assert again.returncode == 0, again.output
     assert [user["msg"] for user in again.task(removal)["users"]] == ["already absent"] * 3
+
+
+def test_uipath_readme_example_rehearses_removes_and_is_idempotent(ansible, serve):
+    simulator, env = demo_simulator(serve, "uipath")
+    playbook = readme_example("UiPath (Automation Cloud, Automation Suite, standalone)")
+    removal = "Remove the leavers (one batched task)"
+
+    rehearsal = ansible.run(playbook, env=env, check=True)
+    assert rehearsal.returncode == 0, rehearsal.output
+    assert [user["msg"] for user in rehearsal.task(removal)["users"]] == ["would be deleted"] * 3
+    assert [entry for entry in simulator.requests() if entry["method"] in ("DELETE", "PUT")] == []
+
+    real = ansible.run(playbook, env=env)
+    assert real.returncode == 0, real.output
+    assert [user["state"] for user in real.task(removal)["users"]] == ["absent"] * 3
+    # One bulk DELETE for the three leavers.
+    assert len(simulator.requests("DELETE")) == 1
+
+    again = ansible.run(playbook, env=env)
+    assert again.returncode == 0, again.output
+    assert [user["msg"] for user in again.task(removal)["users"]] == ["already absent"] * 3
