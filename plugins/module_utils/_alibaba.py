@@ -103,8 +103,6 @@ def auth_hint(code, message, action):
 def parse_error(response):
     """The typed error of a CloudSSO answer, keyed on the body's `Code`; None for a success."""
     status = response.status_code
-    if 200 <= status < 300:
-        return None
     body = response_json(response)
     body = body if isinstance(body, dict) else {}
     code = body.get("Code") or body.get("code")

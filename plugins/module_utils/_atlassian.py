@@ -61,8 +61,6 @@ def trace_id(response, body=None):
 def parse_error(response):
     """SCIM errors carry `detail`; the 401/403 `Failure` shape `error`; a seen 401 `message`."""
     status = response.status_code
-    if 200 <= status < 300:
-        return None
     body = response_json(response)
     message = None
     code = None

@@ -187,9 +187,9 @@ def encode_path_segment(value, option="user_id"):
 class HttpTransport:
     """Sends requests for one provider with retries, rate limiting and typed errors.
 
-    `parse_error(response)` is the provider's knowledge of its error shapes: it returns None for
-    a success or a `ProviderError` (a `NotFoundError` where the provider says "not found"), with
-    `retryable` and `retry_after` set for throttling and server faults.
+    `parse_error(response)` is the provider's knowledge of its error shapes: given an answer that
+    is not a 2xx success, it returns a `ProviderError` (a `NotFoundError` where the provider says
+    "not found"), with `retryable` and `retry_after` set for throttling and server faults.
     """
 
     def __init__(self, provider, parse_error, timeout=30.0, retries=5, validate_certs=True,
@@ -280,9 +280,10 @@ class HttpTransport:
                                  method=method, url=self.redact(url))
 
     def _response_error(self, response, method, url):
-        error = self.parse_error(response)
-        if error is None:
+        # Only a 2xx answer is a success; redirects are not followed, so a 3xx is an error too.
+        if 200 <= response.status_code < 300:
             return None
+        error = self.parse_error(response)
         error.provider = error.provider or self.provider
         error.message = self.redact(error.message)
         error.method = method

@@ -226,8 +226,6 @@ def www_authenticate_text(response):
 def parse_error(response):
     """The typed error of an identity API answer, or None for a success."""
     status = response.status_code
-    if 200 <= status < 300:
-        return None
     body = response_json(response)
     message, code, request_id = error_details(body)
     if not message and status == 401:
@@ -250,8 +248,6 @@ def parse_error(response):
 def parse_token_error(response):
     """The typed error of a refused token request (OAuth `error`), or None for a success."""
     status = response.status_code
-    if 200 <= status < 300:
-        return None
     body = response_json(response)
     message, code, request_id = error_details(body)
     # OAuth errors often carry only the code (`{"error": "invalid_client"}`).

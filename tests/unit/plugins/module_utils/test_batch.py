@@ -11,18 +11,7 @@ import pytest
 
 from ansible_collections.identity.lifecycle.plugins.module_utils._batch import RateLimiter, run_concurrently
 
-
-class FakeClock:
-    def __init__(self):
-        self.now = 0.0
-        self.sleeps = []
-
-    def __call__(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.sleeps.append(seconds)
-        self.now += seconds
+from .fakes import FakeClock
 
 
 def test_rate_limiter_spaces_requests():

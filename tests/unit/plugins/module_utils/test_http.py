@@ -126,8 +126,6 @@ class Scripted(Simulator):
 
 
 def parse_error(response):
-    if response.status_code < 400:
-        return None
     body = _http.response_json(response) or {}
     return _http.status_error("Test", response, body.get("message", _http.body_excerpt(response)),
                               code=body.get("code"), not_found=response.status_code == 404)
@@ -268,6 +266,24 @@ def test_secrets_never_reach_error_messages(server):
         t.request("GET", srv.url + "/x?token=topsecret-api-key")
     assert "topsecret-api-key" not in str(caught.value)
     assert "********" in str(caught.value)
+
+
+def test_only_2xx_is_a_success_and_redirects_are_not_followed(server):
+    seen = []
+
+    def strict_parse_error(response):
+        seen.append(response.status_code)
+        return parse_error(response)
+
+    sim = Scripted([Response(201, {"created": True}), Response(302, headers={"Location": "/login"})])
+    srv = server(sim)
+    t = _http.HttpTransport("Test", strict_parse_error, timeout=5, retries=0, sleep=lambda _seconds: None)
+    assert t.request("POST", srv.url + "/x").status_code == 201
+    with pytest.raises(_http.ProviderError) as caught:
+        t.request("GET", srv.url + "/x")
+    assert caught.value.status == 302
+    assert seen == [302]  # the provider's parser never sees a success
+    assert len(sim.requests()) == 2
 
 
 def test_html_answer_is_described_not_dumped(server):

@@ -1,0 +1,36 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) identity.lifecycle contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Stand-ins the unit tests share: an HTTP answer for the error parsers, and a clock that only
+moves when something sleeps."""
+
+from __future__ import annotations
+
+import json
+
+import requests
+
+
+def fake_response(status, body=None, headers=None, raw=None):
+    """A `requests.Response` with this status, JSON body (or raw bytes) and headers."""
+    result = requests.Response()
+    result.status_code = status
+    result._content = raw if raw is not None else (json.dumps(body).encode() if body is not None else b"")
+    result.headers.update(headers or {})
+    return result
+
+
+class FakeClock:
+    """`clock()` reads the time; `clock.sleep(seconds)` records the wait and moves the time on."""
+
+    def __init__(self):
+        self.now = 0.0
+        self.sleeps = []
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.sleeps.append(seconds)
+        self.now += seconds
