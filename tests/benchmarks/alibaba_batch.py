@@ -16,19 +16,13 @@ from __future__ import annotations
 
 import argparse
 import collections
-import json
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
-import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, ROOT)
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
-from simulators._base import SimServer  # noqa: E402  pylint: disable=wrong-import-position
 from simulators.alibaba import AlibabaCloudSsoSimulator  # noqa: E402  pylint: disable=wrong-import-position
+from tests.benchmarks.harness import busiest_second, print_failure, run_module_task  # noqa: E402  pylint: disable=wrong-import-position
 
 DIRECTORY = "d-00bench0directory"
 KEY_ID = "LTAI5tBenchKey0000001"
@@ -59,35 +53,16 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     simulator = seed(args.users, args.throttle, args.task_delay, args.conflict_lag)
-    workdir = tempfile.mkdtemp(prefix="alibaba-bench-")
-    try:
-        namespace = os.path.join(workdir, "collections", "ansible_collections", "identity")
-        os.makedirs(namespace)
-        os.symlink(ROOT, os.path.join(namespace, "lifecycle"))
-        with SimServer(simulator) as server:
-            options = {"endpoint": server.url, "directory_id": DIRECTORY, "access_key_id": KEY_ID,
-                       "access_key_secret": SECRET, "state": "absent", "force": True,
-                       "user_name": ["leaver%04d@example.com" % number for number in range(args.users)]}
-            if args.rate_limit:
-                options["rate_limit"] = args.rate_limit
-            playbook = os.path.join(workdir, "batch.yml")
-            with open(playbook, "w", encoding="utf-8") as handle:
-                json.dump([{"hosts": "localhost", "gather_facts": False,
-                            "tasks": [{"name": "offboard", "identity.lifecycle.alibaba_cloudsso_user": options}]}], handle)
-            env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(workdir, "collections"),
-                       ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false", ANSIBLE_HOME=os.path.join(workdir, ".ansible"),
-                       ANSIBLE_LOCAL_TEMP=os.path.join(workdir, ".ansible", "tmp"), ANSIBLE_NOCOLOR="1")
-            command = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "localhost,", "-c", "local",
-                       "-e", "ansible_python_interpreter=%s" % sys.executable, playbook]
-            started = time.monotonic()
-            completed = subprocess.run(command, capture_output=True, text=True, env=env, check=False, timeout=1800)
-            elapsed = time.monotonic() - started
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+    options = {"directory_id": DIRECTORY, "access_key_id": KEY_ID, "access_key_secret": SECRET, "state": "absent",
+               "force": True, "user_name": ["leaver%04d@example.com" % number for number in range(args.users)]}
+    if args.rate_limit:
+        options["rate_limit"] = args.rate_limit
+    completed, elapsed = run_module_task(simulator, "identity.lifecycle.alibaba_cloudsso_user",
+                                         lambda url: dict(options, endpoint=url))
 
     log = simulator.requests()
     actions = collections.Counter(entry["action"] for entry in log)
-    busiest = max(collections.Counter(int(entry["time"]) for entry in log).values()) if log else 0
+    busiest = busiest_second(log)
     remaining = len(simulator.directory_state(DIRECTORY)["users"])
     print("ansible-playbook rc=%d, wall time %.1f s, %d users, %d left in the directory"
           % (completed.returncode, elapsed, args.users, remaining))
@@ -95,8 +70,7 @@ def main(argv=None):
           % (len(log), len(log) / float(args.users), busiest, len(simulator.answers("Throttling.User"))))
     for action, count in sorted(actions.items(), key=lambda item: -item[1]):
         print("  %-28s %5d" % (action, count))
-    if completed.returncode != 0:
-        print(completed.stdout[-3000:] + completed.stderr[-3000:])
+    print_failure(completed)
     return completed.returncode
 
 

@@ -16,19 +16,13 @@ from __future__ import annotations
 
 import argparse
 import collections
-import json
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
-import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, ROOT)
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
-from simulators._base import SimServer  # noqa: E402  pylint: disable=wrong-import-position
 from simulators.uipath import UiPathIdentitySimulator  # noqa: E402  pylint: disable=wrong-import-position
+from tests.benchmarks.harness import print_failure, run_module_task  # noqa: E402  pylint: disable=wrong-import-position
 
 ORGANIZATION = "bench"
 PARTITION = "5e0b8a1c-2d3f-4a6b-8c7d-9e0f1a2b3c4d"
@@ -46,24 +40,6 @@ def seed(leavers, others):
         "users": users}})
 
 
-def run_playbook(workdir, server, names, state):
-    options = {"base_url": server.url, "organization": ORGANIZATION, "client_id": CLIENT_ID,
-               "client_secret": SECRET, "user_name": names, "state": state}
-    playbook = os.path.join(workdir, "batch.yml")
-    with open(playbook, "w", encoding="utf-8") as handle:
-        json.dump([{"hosts": "localhost", "gather_facts": False,
-                    "tasks": [{"name": "offboard", "identity.lifecycle.uipath_user": options, "register": "outcome"},
-                              {"name": "outcome", "ansible.builtin.debug": {"msg": "{{ outcome.msg }}"}}]}], handle)
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(workdir, "collections"),
-               ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false", ANSIBLE_HOME=os.path.join(workdir, ".ansible"),
-               ANSIBLE_LOCAL_TEMP=os.path.join(workdir, ".ansible", "tmp"), ANSIBLE_NOCOLOR="1")
-    command = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "localhost,", "-c", "local",
-               "-e", "ansible_python_interpreter=%s" % sys.executable, playbook]
-    started = time.monotonic()
-    completed = subprocess.run(command, capture_output=True, text=True, env=env, cwd=workdir, check=False)
-    return completed, time.monotonic() - started
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--users", type=int, default=100, help="leavers in the one task")
@@ -72,19 +48,12 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     simulator = seed(args.users, args.others)
-    workdir = tempfile.mkdtemp(prefix="uipath-bench-")
-    try:
-        namespace = os.path.join(workdir, "collections", "ansible_collections", "identity")
-        os.makedirs(namespace)
-        os.symlink(ROOT, os.path.join(namespace, "lifecycle"))
-        with SimServer(simulator) as server:
-            names = ["user%05d@example.com" % number for number in range(args.users)]
-            completed, elapsed = run_playbook(workdir, server, names, args.state)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-
+    names = ["user%05d@example.com" % number for number in range(args.users)]
+    completed, elapsed = run_module_task(simulator, "identity.lifecycle.uipath_user", lambda url: {
+        "base_url": url, "organization": ORGANIZATION, "client_id": CLIENT_ID, "client_secret": SECRET,
+        "user_name": names, "state": args.state})
     if completed.returncode != 0:
-        sys.stdout.write(completed.stdout[-3000:] + completed.stderr[-3000:])
+        print_failure(completed)
         return 1
     log = simulator.requests()
     per_method = collections.Counter(entry["method"] for entry in log)
