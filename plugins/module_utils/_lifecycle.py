@@ -379,13 +379,8 @@ def plan(directory, entries, state):
                 entry.steps = [Step("disabled", lambda user=entry.user: directory.set_enabled(user, False))]
             elif state == "enabled" and not enabled:
                 entry.steps = [Step("enabled", lambda user=entry.user: directory.set_enabled(user, True))]
-        except ProviderError as exc:
+        except (ProviderError, InputError) as exc:
             entry.fail(exc)
-            continue
-        except InputError as exc:
-            entry.fail(exc, str(exc))
-            continue
-        if entry.failed:
             continue
         if entry.steps:
             to_change.append(entry)
