@@ -14,6 +14,7 @@ the demo or Molecule, running in other processes, reach a simulator.
 from __future__ import annotations
 
 import json
+import random
 import re
 import ssl
 import threading
@@ -68,18 +69,28 @@ class Response:
             self.headers["Content-Type"] = content_type
 
 
+FAULT_ACTIONS = ("respond", "drop", "delay", "process_then_respond", "process_then_drop", "process_then_delay")
+
+
 class Fault:
     """A switchable misbehaviour for requests matching `method` and the `path` regex.
 
     action: "respond" (answer `status`, `headers`, `body` instead of the simulator), "drop" (close
     the connection without an answer), "delay" (wait `delay` seconds, then answer normally).
-    `skip` matching requests pass first; then `times` of them are affected (None: all).
+    The "process_then_..." actions let the simulator carry the request out (its state changes) and
+    then lose the answer, as a gateway or a network can: "process_then_respond" answers `status`
+    (a 502, say) instead, "process_then_drop" closes the connection, "process_then_delay" waits
+    `delay` seconds before answering (longer than the client's timeout).
+    `skip` matching requests pass first; then `times` of them are affected (None: all), each with
+    `probability` (drawn from the simulator's seeded random generator).
     """
 
     def __init__(self, action="respond", method=None, path=None, status=503, headers=None, body=None,
-                 times=1, skip=0, delay=0.0):
-        if action not in ("respond", "drop", "delay"):
+                 times=1, skip=0, delay=0.0, probability=1.0):
+        if action not in FAULT_ACTIONS:
             raise ValueError("unknown fault action %r" % action)
+        if not 0.0 < float(probability) <= 1.0:
+            raise ValueError("probability must be in (0, 1]")
         self.action = action
         self.method = method.upper() if method else None
         self.path = re.compile(path) if path else None
@@ -89,16 +100,19 @@ class Fault:
         self.times = times
         self.skip = int(skip)
         self.delay = float(delay)
+        self.probability = float(probability)
 
     def matches(self, request):
         if self.method and request.method != self.method:
             return False
         return not (self.path and not self.path.search(request.target))
 
-    def take(self):
+    def take(self, rng):
         """Called under the simulator lock for a matching request: does it apply to this one?"""
         if self.skip > 0:
             self.skip -= 1
+            return False
+        if self.probability < 1.0 and rng.random() >= self.probability:
             return False
         if self.times is None:
             return True
@@ -124,6 +138,7 @@ class Simulator:
         self.started = time.time()
         self.in_flight = 0
         self.max_in_flight = 0
+        self.random = random.Random(0)
 
     # --- to implement -------------------------------------------------------------------------
     def handle(self, request):
@@ -154,6 +169,16 @@ class Simulator:
         with self.lock:
             self.faults = []
 
+    def seed_faults(self, seed):
+        """Make the draws of faults with a probability repeatable."""
+        with self.lock:
+            self.random = random.Random(seed)
+
+    def is_changing(self, request):
+        """Whether a request changes the simulator's state (every method but GET and HEAD by default;
+        a simulator whose API reads with POST says more)."""
+        return request.method not in ("GET", "HEAD")
+
     def requests(self, method=None, path=None):
         """The logged requests, optionally filtered by method and a path regex."""
         pattern = re.compile(path) if path else None
@@ -170,7 +195,7 @@ class Simulator:
     def _fault_for(self, request):
         with self.lock:
             for fault in self.faults:
-                if fault.matches(request) and fault.take():
+                if fault.matches(request) and fault.take(self.random):
                     self.faults = [one for one in self.faults if not one.spent]
                     return fault
         return None
@@ -189,28 +214,49 @@ class Simulator:
             with self.lock:
                 self.in_flight -= 1
 
+    def _handle(self, request):
+        try:
+            return self.handle(request)
+        except BadRequest as exc:
+            return exc.response
+
     def _dispatch(self, request):
         fault = self._fault_for(request)
-        if fault is not None and fault.action == "delay":
+        action = fault.action if fault is not None else None
+        if action == "delay":
             time.sleep(fault.delay)
-            fault = None
-        if fault is not None and fault.action == "drop":
-            self._record(request, "dropped")
+            fault = action = None
+        if action == "drop":
+            self._record(request, "dropped", fault=action)
             return None
-        if fault is not None:
+        if action == "respond":
             response = Response(fault.status, body=fault.body, headers=fault.headers)
-        else:
-            try:
-                response = self.handle(request)
-            except BadRequest as exc:
-                response = exc.response
-        self._record(request, response.status)
-        return response
+            self._record(request, response.status, fault=action)
+            return response
+        response = self._handle(request)
+        if action is None:
+            self._record(request, response.status)
+            return response
+        # The request was carried out; its answer is lost on the way back.
+        self._record(request, response.status, fault=action)
+        if action == "process_then_drop":
+            return None
+        if action == "process_then_delay":
+            time.sleep(fault.delay)
+            return response
+        return Response(fault.status, body=fault.body, headers=fault.headers)
 
-    def _record(self, request, status):
+    def log_entry(self, request, status):
+        """What the request log keeps of one request; simulators add their own fields."""
+        return {"method": request.method, "path": request.target, "status": status, "time": time.time(),
+                "changing": self.is_changing(request)}
+
+    def _record(self, request, status, fault=None):
+        entry = self.log_entry(request, status)
+        if fault:
+            entry["fault"] = fault
         with self.lock:
-            self.log.append({"method": request.method, "path": request.target, "status": status,
-                             "time": time.time()})
+            self.log.append(entry)
 
     def _control(self, request):
         action = request.raw_path[len(CONTROL_PREFIX):].strip("/")
@@ -220,6 +266,9 @@ class Simulator:
             return Response(201, {"faults": len(self.faults)})
         if action == "faults" and request.method == "DELETE":
             self.clear_faults()
+            return Response(204)
+        if action == "faults/seed" and request.method == "POST":
+            self.seed_faults((request.json() or {}).get("seed", 0))
             return Response(204)
         if action == "requests" and request.method == "GET":
             return Response(200, {"requests": self.requests(request.arg("method"), request.arg("path"))})
@@ -250,6 +299,9 @@ def new_id():
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body are written separately; without TCP_NODELAY every keep-alive answer waits
+    # for the client's delayed ACK (about 40 ms), which would distort every timing.
+    disable_nagle_algorithm = True
     server_version = "identity-lifecycle-simulator"
     sys_version = ""
 

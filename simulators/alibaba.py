@@ -374,12 +374,17 @@ class AlibabaCloudSsoSimulator(Simulator):
                 request.target = "/?Action=%s%s" % (request.action, "&" + request.raw_query if request.raw_query else "")
         return super().dispatch(request)
 
-    def _record(self, request, status):
-        with self.lock:
-            self.log.append({"method": request.method, "path": request.target, "status": status, "time": time.time(),
-                             "action": getattr(request, "action", None), "code": getattr(request, "answer_code", None),
-                             "access_key_id": getattr(request, "access_key_id", None),
-                             "request_id": getattr(request, "request_id", None)})
+    def log_entry(self, request, status):
+        entry = super().log_entry(request, status)
+        entry.update({"action": getattr(request, "action", None), "code": getattr(request, "answer_code", None),
+                      "access_key_id": getattr(request, "access_key_id", None),
+                      "request_id": getattr(request, "request_id", None)})
+        return entry
+
+    def is_changing(self, request):
+        # Every call is a POST; only the action says whether it reads.
+        action = getattr(request, "action", None) or ""
+        return not action.startswith(("Get", "List"))
 
     @staticmethod
     def _form(request):

@@ -266,6 +266,10 @@ class UiPathIdentitySimulator(Simulator):
             return Response(204)
         return super()._control(request)
 
+    def is_changing(self, request):
+        # A token request is a POST that changes no user.
+        return super().is_changing(request) and not request.raw_path.rstrip("/").lower().endswith("/connect/token")
+
     def handle(self, request):
         with self.lock:
             organization, rest = self._route(request.segments)
