@@ -14,8 +14,11 @@ with `status` as a string, 204 on DELETE and 404 afterwards, group memberships d
 user, `userName eq "..."`/`externalId eq "..."` as the only filters (anything else is 400
 invalidFilter), 1-based `startIndex` paging with at most 100 users a page.
 
-`patch_dialect` chooses which PATCH spellings are accepted, because the real one is unconfirmed:
-"any" (default), "rfc" (`Operations` only) or "spec" (lowercase `operations` only).
+`patch_dialect` chooses which PATCH spellings are applied, because the real one is unconfirmed:
+"any" (default), "rfc" (`Operations` only) or "spec" (lowercase `operations` only). `patch_other`
+says what happens to the spelling that is not applied: "refuse" (default, 400 invalidSyntax) or
+"ignore" (answered like a success, the user unchanged). `patch_answer` is "user" (default, 200 with
+the user) or "empty" (204 without a body, whether or not anything was applied).
 """
 
 from __future__ import annotations
@@ -75,18 +78,23 @@ def parse_filter(text, kind):
 class AtlassianScimSimulator(Simulator):
     name = "atlassian-scim"
 
-    def __init__(self, directories=None, patch_dialect="any"):
+    def __init__(self, directories=None, patch_dialect="any", patch_other="refuse", patch_answer="user"):
         super().__init__()
         self.directories = {}
         self.patch_dialect = patch_dialect
+        self.patch_other = patch_other
+        self.patch_answer = patch_answer
         if directories:
             self.seed({"directories": directories})
 
     # --- state --------------------------------------------------------------------------------
     def seed(self, data):
-        """{"directories": {id: {"api_key": str, "users": [user], "groups": [group]}}, "patch_dialect"}"""
+        """{"directories": {id: {"api_key": str, "users": [user], "groups": [group]}}, "patch_dialect",
+        "patch_other", "patch_answer"}"""
         with self.lock:
             self.patch_dialect = data.get("patch_dialect", self.patch_dialect)
+            self.patch_other = data.get("patch_other", self.patch_other)
+            self.patch_answer = data.get("patch_answer", self.patch_answer)
             self.directories = {}
             for directory_id, spec in (data.get("directories") or {}).items():
                 directory = {"api_key": spec["api_key"], "users": {}, "groups": {}}
@@ -244,6 +252,8 @@ class AtlassianScimSimulator(Simulator):
             return Response(204)
         if request.method == "PATCH":
             self._patch_user(user, self._body(request))
+            if self.patch_answer == "empty":
+                return Response(204)
             return Response(200, self._render_user(directory_id, directory, user),
                             content_type="application/scim+json")
         if request.method == "PUT":
@@ -271,12 +281,16 @@ class AtlassianScimSimulator(Simulator):
         return Response(201, self._render_user(directory_id, directory, user),
                         content_type="application/scim+json")
 
-    def _operations(self, body):
+    def _operations(self, body, other="refuse"):
+        """The operations of a PATCH body in an applied spelling; None for the other spelling
+        when `other` is "ignore" (the server says yes and does nothing)."""
         schemas = body.get("schemas")
         if "Operations" in body and self.patch_dialect in ("any", "rfc"):
             operations = body["Operations"]
         elif "operations" in body and self.patch_dialect in ("any", "spec"):
             operations = body["operations"]
+        elif other == "ignore" and ("Operations" in body or "operations" in body):
+            return None
         else:
             raise BadRequest(scim_error(400, "Invalid payload for patch operation.", "invalidSyntax"))
         if schemas is not None and PATCH_SCHEMA not in schemas:
@@ -287,7 +301,7 @@ class AtlassianScimSimulator(Simulator):
 
     def _patch_user(self, user, body):
         updates = {}
-        for operation in self._operations(body):
+        for operation in self._operations(body, self.patch_other) or []:
             if not isinstance(operation, dict) or str(operation.get("op", "")).lower() not in ("replace", "add"):
                 raise BadRequest(scim_error(400, "Invalid payload for patch operation.", "invalidSyntax"))
             path = operation.get("path")
@@ -303,8 +317,9 @@ class AtlassianScimSimulator(Simulator):
                 raise BadRequest(scim_error(400, "Attribute %s is read-only" % key, "mutability"))
             if key == "active" and not isinstance(value, bool):
                 raise BadRequest(scim_error(400, "active must be a boolean", "invalidValue"))
-        user.update(updates)
-        user["meta"]["lastModified"] = now()
+        if updates:
+            user.update(updates)
+            user["meta"]["lastModified"] = now()
 
     # --- groups -------------------------------------------------------------------------------
     def _groups(self, request, directory_id, directory, group_id):

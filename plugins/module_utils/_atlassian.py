@@ -34,12 +34,17 @@ def scim_eq_filter(attribute, value):
     return "%s eq %s" % (attribute, json.dumps(value, ensure_ascii=False))
 
 
+# How each PATCH body below is named in messages.
+PATCH_FORMS = ('"Operations" with a value object', 'lower-case "operations" with path "active"')
+
+
 def patch_bodies(active):
-    """The PATCH bodies that set `active`, most standard first.
+    """The PATCH bodies that set `active`, most standard first (see PATCH_FORMS).
 
     Atlassian's own example uses RFC 7644 `Operations` with a value object; its OpenAPI spec and
-    several clients spell `operations` with a `path`. Which the server accepts is unconfirmed,
-    so the client falls back to the second form when the first is refused with HTTP 400.
+    several clients spell `operations` with a `path`. Which the server applies is unconfirmed, and a
+    server may answer 2xx to a body it did not apply, so the client tries the next form whenever
+    one is refused with HTTP 400 or leaves `active` as it was.
     """
     return (
         {"schemas": [SCIM_PATCH_SCHEMA],
@@ -47,6 +52,22 @@ def patch_bodies(active):
         {"schemas": [SCIM_PATCH_SCHEMA],
          "operations": [{"op": "replace", "path": "active", "value": active}]},
     )
+
+
+def user_id_segment(user_id):
+    """The percent-encoded path segment of a user id.
+
+    Atlassian documents no id format, so any printable text is taken. encode_path_segment refuses
+    empty ids, ids of dots only, control characters and the core's length limit; unprintable
+    characters beyond those (line separators, zero-width and other format characters) are refused
+    here, as no id is made of them.
+    """
+    segment = encode_path_segment(user_id, option="user_id")
+    text = str(user_id)
+    if not text.isprintable():
+        raise InputError("user_id %s contains unprintable characters (such as a line separator or a zero-width "
+                         "space)" % ascii(text[:80]))
+    return segment
 
 
 def trace_id(response, body=None):
@@ -117,10 +138,14 @@ class AtlassianScimDirectory(UserDirectory):
         })
 
     def validate_user_id(self, user_id):
-        encode_path_segment(user_id)
+        user_id_segment(user_id)
 
     def _user_url(self, user_id):
-        return "%s/%s" % (self.users_url, encode_path_segment(user_id))
+        try:
+            return "%s/%s" % (self.users_url, user_id_segment(user_id))
+        except InputError as exc:
+            # Requested ids were checked before any request; this one came from Atlassian itself.
+            raise ProviderError(PROVIDER, "Atlassian listed a user whose id can not be addressed safely: %s" % exc)
 
     def preflight(self):
         try:
@@ -187,23 +212,47 @@ class AtlassianScimDirectory(UserDirectory):
         return trace_id(response)
 
     def set_enabled(self, user, enabled):
+        """PATCH `active`, trying each body form until one is proven to have taken effect."""
         url = self._user_url(user["id"])
         bodies = patch_bodies(enabled)
-        form = self._patch_form
-        while True:
+        # The form that worked last goes first; the others follow.
+        first = self._patch_form
+        forms = [first] + [form for form in range(len(bodies)) if form != first]
+        outcomes = []
+        refused = None
+        request_id = None
+        for form in forms:
             try:
                 response = self.transport.request(
                     "PATCH", url, data=json.dumps(bodies[form]),
                     headers={"Content-Type": "application/scim+json; charset=utf-8"})
-                break
             except ProviderError as exc:
-                if exc.status != 400 or isinstance(exc, NotFoundError) or form + 1 >= len(bodies):
+                if exc.status != 400 or isinstance(exc, NotFoundError):
                     raise
-                form += 1
-        self._patch_form = form
-        body = response_json(response)
-        if isinstance(body, dict) and "active" in body and body["active"] is not enabled:
-            raise ProviderError(PROVIDER, "PATCH was accepted but the user's active flag is still %s"
-                                % body["active"], status=response.status_code,
-                                request_id=trace_id(response, body), method="PATCH", url=url)
-        return trace_id(response, body)
+                outcomes.append("%s was refused (HTTP 400: %s)" % (PATCH_FORMS[form], exc.message))
+                refused, request_id = exc, exc.request_id
+                continue
+            body = response_json(response)
+            request_id = trace_id(response, body)
+            active = body.get("active") if isinstance(body, dict) else None
+            shown = "its answer"
+            if not isinstance(active, bool):
+                # 204, or a body without `active`: only a fresh read proves the change.
+                fresh = self.get_user(user["id"])
+                active = fresh.get("active") if isinstance(fresh, dict) else None
+                shown = "a read of the user after it"
+            if active is enabled:
+                self._patch_form = form
+                return request_id
+            outcomes.append("%s was answered HTTP %s%s, but %s shows %s"
+                            % (PATCH_FORMS[form], response.status_code,
+                               " [request id %s]" % request_id if request_id else "", shown,
+                               "active is still %s" % json.dumps(active) if isinstance(active, bool)
+                               else "no active flag"))
+            refused = None
+        raise ProviderError(
+            PROVIDER, "the user was not %s: %s. No form of the SCIM PATCH took effect; %s the user in Atlassian "
+            "Administration" % ("enabled" if enabled else "disabled", "; ".join(outcomes),
+                                "re-activate" if enabled else "deactivate"),
+            status=refused and refused.status, code=refused and refused.code, request_id=request_id,
+            method="PATCH", url=url)

@@ -15,6 +15,14 @@ description:
     group memberships and deactivates the Atlassian account if the organization manages it. This cannot
     be undone through the API; an admin can re-activate the account in Atlassian Administration.
   - V(disabled) and V(enabled) send a SCIM C(PATCH) that replaces C(active), only when it differs.
+    Atlassian's own example and its API specification spell the PATCH body differently (C(Operations) with
+    a value object, lower-case C(operations) with C(path=active)), so when one form is refused with HTTP 400
+    or answered without changing C(active), the other form is sent. A change is reported only when the
+    answer shows the new C(active) value, or, for an answer without it (such as HTTP 204), when reading
+    the user again does; otherwise the user fails, naming what each form got.
+  - O(user_id) is the SCIM C(id). Atlassian documents no format, so any printable id is accepted and sent as
+    one percent-encoded path segment; an id with control or other unprintable characters, made only of dots,
+    or longer than 1024 characters fails before any request.
   - O(user_name) is the SCIM C(userName), looked up with C(filter=userName eq "...") and compared
     exactly (SCIM user names are not case-sensitive, so only the case may differ).
 author:

@@ -23,7 +23,7 @@ def person(user_id, name, active=True):
             "emails": [{"value": name, "type": "work", "primary": True}]}
 
 
-def seed(extra_users=(), patch_dialect="any"):
+def seed(extra_users=(), **patch_settings):
     users = [person("u-alice", "alice@example.com"), person("u-bob", "bob@example.com"),
              person("u-carol", "carol@example.com", active=False),
              person("u-quote", 'x" or userName pr "'), person("u-x", "x@example.com")]
@@ -33,7 +33,7 @@ def seed(extra_users=(), patch_dialect="any"):
                     "groups": [{"id": "g-eng", "displayName": "engineering",
                                 "members": [{"value": "u-alice"}, {"value": "u-bob"}]}]},
         "d-other": {"api_key": "ATSCIM-other-directory-key", "users": [person("u-elsewhere", "alice@example.com")]},
-    }, patch_dialect=patch_dialect)
+    }, **patch_settings)
 
 
 @pytest.fixture
@@ -142,6 +142,61 @@ def test_patch_falls_back_to_the_lowercase_operations_form(ansible, serve):
     statuses = [entry["status"] for entry in simulator.requests("PATCH")]
     # The first form is refused once; the second user goes straight to the form that worked.
     assert statuses == [400, 200, 200]
+
+
+def test_patch_tries_the_other_form_when_a_success_leaves_active_unchanged(ansible, serve):
+    # A server that applies only the lower-case form and answers 200 to the other without applying it.
+    simulator = seed(patch_dialect="spec", patch_other="ignore")
+    server = serve(simulator)
+    result = ansible.tasks([{"name": "disable", MODULE: {"user_id": ["u-alice", "u-bob"], "state": "disabled"}},
+                            {"name": "enable", MODULE: {"user_id": ["u-carol"], "state": "enabled"}}],
+                           module_defaults=defaults(server, parallelism=1))
+    assert result.returncode == 0, result.output
+    assert [(user["changed"], user["msg"]) for user in result.task("disable")["users"]] == [(True, "disabled")] * 2
+    assert result.task("enable")["users"][0]["msg"] == "enabled"
+    active = {user["id"]: user["active"] for user in simulator.users(DIRECTORY)}
+    assert (active["u-alice"], active["u-bob"], active["u-carol"]) == (False, False, True)
+    # Per task: the first form is answered 200 but ignored once; then the form that worked goes first.
+    assert [entry["status"] for entry in simulator.requests("PATCH")] == [200, 200, 200, 200, 200]
+    assert len(simulator.requests("PATCH", path="u-alice")) == 2 and len(simulator.requests("PATCH", path="u-bob")) == 1
+
+
+@pytest.mark.parametrize("patch_dialect", ["any", "spec"])
+def test_patch_answered_204_is_confirmed_by_reading_the_user_again(ansible, serve, patch_dialect):
+    simulator = seed(patch_dialect=patch_dialect, patch_other="ignore", patch_answer="empty")
+    server = serve(simulator)
+    result = ansible.tasks([{"name": "disable", MODULE: {"user_id": ["u-alice"], "state": "disabled"}}],
+                           module_defaults=defaults(server))
+    assert result.returncode == 0, result.output
+    assert result.task("disable")["users"][0]["msg"] == "disabled"
+    assert {user["id"]: user["active"] for user in simulator.users(DIRECTORY)}["u-alice"] is False
+    # Every PATCH answered without a body is followed by a read of the user.
+    calls = [entry["method"] for entry in simulator.requests(path=r"/Users/u-alice$")]
+    assert calls == ["GET"] + ["PATCH", "GET"] * (1 if patch_dialect == "any" else 2)
+
+
+@pytest.mark.parametrize("answer", [
+    {"status": 204},
+    {"status": 200, "body": {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "id": "u-alice",
+                             "active": True}},
+    {"status": 200, "body": {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "id": "u-alice"}},
+], ids=["204", "200-unchanged", "200-without-active"])
+def test_patch_that_never_takes_effect_fails_loudly(ansible, scim, answer):
+    simulator, server = scim
+    simulator.add_fault(method="PATCH", path=r"/Users/u-alice$", times=None, **answer)
+    result = ansible.tasks([{"name": "disable", MODULE: {"user_id": ["u-alice", "u-bob"], "state": "disabled"}}],
+                           module_defaults=defaults(server))
+    assert result.returncode != 0
+    task = result.task("disable")
+    alice, bob = task["users"]
+    assert alice["failed"] is True and alice["changed"] is False and alice["state"] == "enabled"
+    assert "was not disabled" in alice["msg"] and "active is still true" in alice["msg"]
+    assert '"Operations"' in alice["msg"] and '"operations"' in alice["msg"]
+    assert "deactivate the user in Atlassian Administration" in alice["msg"]
+    assert "1 of 2 users failed (alice@example.com)" in task["msg"]
+    assert bob["msg"] == "disabled"
+    assert len(simulator.requests("PATCH", path=r"/Users/u-alice$")) == 2  # both forms, once each
+    assert {user["id"]: user["active"] for user in simulator.users(DIRECTORY)}["u-alice"] is True
 
 
 def test_check_mode_changes_nothing_and_reports_what_would_change(ansible, scim):
@@ -281,6 +336,33 @@ def test_bad_values_fail_before_any_request(ansible, scim):
     assert simulator.requests() == []
 
 
+def test_any_printable_id_is_addressed_and_impossible_ids_fail_before_any_request(ansible, serve):
+    odd = "zoë 100%/../Groups?x=1#y"
+    simulator = seed(extra_users=[person(odd, "odd@example.com")])
+    server = serve(simulator)
+    refused = {"too long": ("u" * 1025, "1025 characters long; at most 1024 are accepted"),
+               "C1 control": ("u-al\u0085ice", "control characters"),
+               "line separator": ("u-al\u2028ice", "unprintable characters"),
+               "zero-width space": ("u-al\u200bice", "unprintable characters"),
+               "dots": ("...", "is not a valid id")}
+    tasks = [{"name": name, MODULE: {"user_id": ["u-alice", value], "state": "absent"}, "ignore_errors": True}
+             for name, (value, _reason) in refused.items()]
+    result = ansible.tasks(tasks, module_defaults=defaults(server))
+    for name, (_value, reason) in refused.items():
+        task = result.task(name)
+        assert task["failed"] and task["msg"].startswith("user_id ") and reason in task["msg"], (name, task["msg"])
+    assert simulator.requests() == []
+
+    result = ansible.tasks([{"name": "odd", MODULE: {"user_id": [odd], "state": "absent"}}],
+                           module_defaults=defaults(server))
+    assert result.returncode == 0, result.output
+    assert result.task("odd")["users"][0]["changed"] is True
+    assert "odd@example.com" not in user_names(simulator) and len(user_names(simulator)) == 5
+    assert [group["id"] for group in simulator.groups(DIRECTORY)] == ["g-eng"]
+    assert [entry["path"] for entry in changing_requests(simulator)] == [
+        "/scim/directory/%s/Users/zo%%C3%%AB%%20100%%25%%2F..%%2FGroups%%3Fx%%3D1%%23y" % DIRECTORY]
+
+
 def test_ambiguous_name_fails_for_that_user_only(ansible, serve):
     simulator = seed(extra_users=[person("u-dana1", "Dana@example.com"), person("u-dana2", "dana@example.com")])
     server = serve(simulator)
@@ -322,7 +404,7 @@ def test_retries_exhausted_fail_with_status_and_message(ansible, scim):
                            module_defaults=defaults(server))
     assert result.returncode != 0
     user = result.task("delete")["users"][0]
-    assert user["error"]["status"] == 503 and user["error"]["message"] == "Service unavailable"
+    assert user["error"]["status"] == 503 and user["error"]["message"].startswith("Service unavailable")
     assert user["state"] == "enabled"  # nothing changed
     assert "Atlassian SCIM: DELETE" in user["msg"] and "answered HTTP 503" in user["msg"]
 

@@ -9,7 +9,9 @@ import json
 import pytest
 
 from ansible_collections.identity.lifecycle.plugins.module_utils import _atlassian
-from ansible_collections.identity.lifecycle.plugins.module_utils._http import AuthenticationError, NotFoundError
+from urllib.parse import unquote
+
+from ansible_collections.identity.lifecycle.plugins.module_utils._http import AuthenticationError, InputError, NotFoundError
 
 from .fakes import fake_response as response
 
@@ -71,3 +73,33 @@ def test_trace_id_from_header():
     error = _atlassian.parse_error(response(500, raw=b"", headers={"ATL-TraceId": "t-1"}))
     assert error.request_id == "t-1"
     assert error.message == "an empty body"
+
+
+@pytest.mark.parametrize("user_id", [
+    "7d4a39b6-0b4c-4d93-9c1e-0f3c1b1b2a11", "a b", "zoë", "%2e%2e", "a/b", "../Groups/g-1", "x?y#z", ".a.",
+    "back\\slash", "x" * 1024, "\u212a",
+])
+def test_any_printable_id_is_one_encoded_segment(user_id):
+    segment = _atlassian.user_id_segment(user_id)
+    assert "/" not in segment and "?" not in segment and "#" not in segment and segment.strip(".")
+    assert unquote(segment) == user_id
+
+
+@pytest.mark.parametrize("user_id, reason", [
+    ("x" * 1025, "1025 characters long; at most 1024"),
+    ("a\x00b", "control characters"),
+    ("a\r\nX-Injected: 1", "control characters"),
+    ("a\x7fb", "control characters"),
+    ("a\x85b", "control characters"),  # C1 control (NEL)
+    ("a\u2028b", "unprintable characters"),  # line separator
+    ("a\u200bb", "unprintable characters"),  # zero-width space
+    ("a\u00a0b", "unprintable characters"),  # no-break space
+    ("..", "is not a valid id"),
+    (".", "is not a valid id"),
+    ("....", "is not a valid id"),
+])
+def test_impossible_ids_are_refused_naming_user_id(user_id, reason):
+    with pytest.raises(InputError, match="^user_id ") as caught:
+        _atlassian.user_id_segment(user_id)
+    assert reason in str(caught.value)
+    assert len(str(caught.value)) < 200  # a long id is not repeated whole
