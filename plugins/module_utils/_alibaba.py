@@ -37,13 +37,16 @@ API_VERSION = "2021-05-15"
 DEFAULT_REGION = "cn-shanghai"
 
 USER_NAME = re.compile(r"[A-Za-z0-9@_.-]{1,64}")  # CreateUser: letters, digits and @_-. only
-USER_ID = re.compile(r"u-[A-Za-z0-9]{1,64}")
+USER_ID = re.compile(r"u-[A-Za-z0-9]{1,62}")  # at most 64 characters; documented ids are about 22
 DIRECTORY_ID = re.compile(r"d-[A-Za-z0-9]{1,64}")
 REGION = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
 ACCESS_KEY_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 
 USERS_PAGE = 100  # ListUsers and ListJoinedGroupsForUser: MaxResults 1-100
 ASSIGNMENTS_PAGE = 20  # ListAccessAssignments: MaxResults 1-20
+
+# Actions that only read: every call is a POST, so the transport is told which ones change nothing.
+READ_ACTIONS = ("Get", "List")
 
 USER_NOT_FOUND = "EntityNotExists.User"
 GONE_PREFIX = "EntityNotExists."
@@ -281,7 +284,8 @@ class AlibabaCloudSsoDirectory(UserDirectory):
 
     def validate_user_id(self, user_id):
         if not USER_ID.fullmatch(str(user_id)):
-            raise InputError("user_id %r is not a CloudSSO user id (u- followed by letters and digits)" % (user_id,))
+            raise InputError("user_id %s is not a CloudSSO user id (u- followed by letters and digits, at most 64 "
+                             "characters)" % ascii(str(user_id)[:80]))
 
     # --- calls --------------------------------------------------------------------------------
     def call(self, action, **params):
@@ -290,7 +294,9 @@ class AlibabaCloudSsoDirectory(UserDirectory):
         query = canonical_query(params)
         response = self.transport.request(
             "POST", "%s/?%s" % (self.base_url, query), headers={"x-acs-action": action},
-            display_url="%s/?Action=%s&%s" % (self.base_url, action, query))
+            display_url="%s/?Action=%s&%s" % (self.base_url, action, query),
+            # A lost answer matters only for a call that changes something.
+            changing=not action.startswith(READ_ACTIONS))
         body = response_json(response)
         if not isinstance(body, dict):
             raise ProviderError(PROVIDER, "%s answered HTTP %s with %s instead of JSON"
@@ -485,8 +491,11 @@ class AlibabaCloudSsoDirectory(UserDirectory):
                              method=exc.method, url=exc.url)
 
     def remove_mfa_device(self, user, device):
+        # MfaType is undocumented (SDK 1.7.0 sends it when given) and may be needed for passkeys
+        # (CrossPlatformPasskey, PlatformPasskey): the type the listing gave is sent back.
         return gone_is_done(lambda: self.call("DeleteMFADeviceForUser", UserId=user["UserId"],
-                                              MFADeviceId=device["DeviceId"]).get("RequestId"))
+                                              MFADeviceId=device["DeviceId"],
+                                              MfaType=device.get("DeviceType") or None).get("RequestId"))
 
     def remove_from_group(self, user, group):
         return gone_is_done(lambda: self.call("RemoveUserFromGroup", UserId=user["UserId"],

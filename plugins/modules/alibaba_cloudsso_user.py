@@ -15,7 +15,8 @@ description:
     memberships or access assignments made to the user directly; without O(force) such a user fails with
     Alibaba's C(DeletionConflict.User.*) code, and the message lists what remains and names O(force).
   - With O(force=true), the module first removes, in this order and each reported in RV(users[].actions),
-    the user's MFA devices (C(ListMFADevicesForUser), C(DeleteMFADeviceForUser)), group memberships
+    the user's MFA devices (C(ListMFADevicesForUser), C(DeleteMFADeviceForUser) with C(MfaType) set to the
+    device's listed C(DeviceType), which passkeys may need), group memberships
     (C(ListJoinedGroupsForUser), C(RemoveUserFromGroup)) and direct access assignments (C(ListAccessAssignments)
     with C(PrincipalType=User), C(DeleteAccessAssignment) with C(DeprovisionStrategy=None), then
     C(GetTaskStatus) until the task succeeds or fails, for at most 300 seconds), then deletes the user.
@@ -30,6 +31,8 @@ description:
     exactly. CloudSSO user names contain only letters, digits and C(@ _ - .); any other name fails before
     a request is sent. A name that matches no user exactly but another user apart from letter case fails
     for that user, so that a leaver is never reported absent because of a typo in case.
+  - O(user_id) is a CloudSSO user id, C(u-) followed by letters and digits, at most 64 characters; any other
+    id fails before a request is sent.
   - Check mode sends only reads. Without O(force), it reads the user's MFA devices, groups and direct
     assignments, and fails for a user whose deletion would be refused, saying why.
 author:

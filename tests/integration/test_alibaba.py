@@ -437,3 +437,93 @@ def test_the_documented_example_runs_against_the_demo_directory(ansible, serve):
     assert dana["actions"][-1] == "deleted" and len(dana["actions"]) == 4
     remaining = sorted(user["UserName"] for user in sim.directory_state("d-00fc2p61xxxx")["users"])
     assert remaining == ["ivy.novak@example.com", "lee.park@example.com", "sam.taylor@example.com"]
+
+
+PASSKEY_USER = {"UserId": "u-00kim", "UserName": "kim.ito@example.com",
+                "mfa_devices": [{"DeviceId": "mfa-00kimcross", "DeviceType": "CrossPlatformPasskey"},
+                                {"DeviceId": "mfa-00kimplatform", "DeviceType": "PlatformPasskey"},
+                                {"DeviceId": "mfa-00kimphone", "DeviceType": "TOTP"}]}
+
+
+@pytest.mark.parametrize("required_for", [["CrossPlatformPasskey", "PlatformPasskey"], ["TOTP", "CrossPlatformPasskey",
+                                                                                        "PlatformPasskey"]],
+                         ids=["passkeys-need-the-type", "every-device-needs-the-type"])
+def test_force_removes_passkey_devices_sending_each_devices_type(ansible, serve, required_for):
+    sim, url = start(serve, [PASSKEY_USER, {"UserId": "u-00mei", "UserName": "mei.chen@example.com"}],
+                     mfa_type_required_for=required_for)
+    result = ansible.tasks([
+        {"name": "dependencies", INFO: {"user_id": ["u-00kim"], "include_dependencies": True}},
+        {"name": "rehearse", MODULE: {"user_id": ["u-00kim"], "state": "absent", "force": True}, "check_mode": True},
+        {"name": "offboard", MODULE: {"user_id": ["u-00kim"], "state": "absent", "force": True}},
+    ], module_defaults=defaults(url))
+    assert result.returncode == 0, result.output
+    listed = result.task("dependencies")["users"][0]["MFADevices"]
+    assert [(one["DeviceId"], one["DeviceType"]) for one in listed] == [
+        ("mfa-00kimcross", "CrossPlatformPasskey"), ("mfa-00kimplatform", "PlatformPasskey"), ("mfa-00kimphone", "TOTP")]
+    user = result.task("offboard")["users"][0]
+    assert user["msg"] == "deleted" and user["actions"] == [
+        "removed MFA device mfa-00kimcross", "removed MFA device mfa-00kimplatform", "removed MFA device mfa-00kimphone",
+        "deleted"]
+    assert result.task("rehearse")["users"][0]["actions"] == user["actions"]
+    deletes = [entry["path"] for entry in sim.requests(path="Action=DeleteMFADeviceForUser")]
+    assert len(deletes) == 3 and sim.answers("MissingParameter") == [] and sim.answers("InvalidParameter.MfaType") == []
+    for device, kind in (("mfa-00kimcross", "CrossPlatformPasskey"), ("mfa-00kimplatform", "PlatformPasskey"),
+                         ("mfa-00kimphone", "TOTP")):
+        assert any("MFADeviceId=%s&" % device in path and "MfaType=%s&" % kind in path for path in deletes), deletes
+    assert names(sim) == ["mei.chen@example.com"]
+
+
+def test_lost_answers_of_changes_are_confirmed_and_failed_reads_claim_no_change(ansible, serve):
+    users = [{"UserId": "u-00mei", "UserName": "mei.chen@example.com"},
+             {"UserId": "u-00sam", "UserName": "sam.taylor@example.com", "mfa_devices": [{"DeviceId": "mfa-00sam"}]},
+             {"UserId": "u-00ivy", "UserName": "ivy.novak@example.com", "groups": ["finance"]}]
+    sim, url = start(serve, users)
+    # Carried out, then the answer is lost: a 502 for mei's DeleteUser, a dropped connection for
+    # sam's MFA device. Every read of ivy's groups fails with 503.
+    sim.add_fault(action="process_then_respond", path=r"Action=DeleteUser&.*UserId=u-00mei", status=502,
+                  body={"Code": "BadGateway", "Message": "bad gateway"})
+    sim.add_fault(action="process_then_drop", path=r"Action=DeleteMFADeviceForUser&")
+    sim.add_fault(path=r"Action=ListJoinedGroupsForUser&.*UserId=u-00ivy", status=503, times=None,
+                  body={"RequestId": "R-503", "Code": "ServiceUnavailable", "Message": "try later"})
+    result = ansible.tasks([{"name": "offboard", MODULE: {
+        "user_id": ["u-00mei", "u-00sam", "u-00ivy"], "state": "absent", "force": True, "retries": 1}}],
+        module_defaults=defaults(url))
+    assert result.returncode != 0
+    mei, sam, ivy = result.task("offboard")["users"]
+    assert mei["changed"] is True and mei["state"] == "absent"
+    assert mei["msg"].startswith("deleted (confirmed after a retry")
+    assert sam["changed"] is True and sam["actions"] == ["removed MFA device mfa-00sam", "deleted"]
+    assert ivy["failed"] is True and ivy["changed"] is False
+    assert "ServiceUnavailable" in ivy["msg"]
+    # A read that failed changed nothing, and the message must not suggest that it may have.
+    assert "may already be made" not in ivy["msg"] and "may have been carried out" not in ivy["msg"]
+    assert names(sim) == ["ivy.novak@example.com"]
+    assert sim.directory_state(DIRECTORY)["memberships"]["u-00ivy"] == ["g-00fin"]
+
+
+def test_user_ids_and_names_are_checked_before_any_request(ansible, serve):
+    sim, url = start(serve)
+    longest = "u-" + "a" * 62
+    result = ansible.tasks([
+        {"name": "id too long", MODULE: {"user_id": ["u-00mei", longest + "a"], "state": "absent"}, "ignore_errors": True},
+        {"name": "id not alphanumeric", MODULE: {"user_id": ["u-00m\u00e9i"], "state": "absent"}, "ignore_errors": True},
+        {"name": "name with a space", MODULE: {"user_name": ["mei chen@example.com"], "state": "absent"},
+         "ignore_errors": True},
+        {"name": "info name too long", INFO: {"user_name": ["m" * 65]}, "ignore_errors": True},
+    ], module_defaults=defaults(url))
+    assert result.returncode == 0, result.output
+    assert result.task("id too long")["msg"].startswith("user_id ")
+    assert "at most 64 characters" in result.task("id too long")["msg"]
+    assert result.task("id not alphanumeric")["msg"].startswith("user_id ")
+    for name in ("name with a space", "info name too long"):
+        assert result.task(name)["msg"].startswith("user_name "), result.task(name)["msg"]
+    assert sim.requests() == []
+
+    result = ansible.tasks([
+        {"name": "longest id", MODULE: {"user_id": [longest], "state": "absent"}},
+        {"name": "name with surrounding spaces", MODULE: {"user_name": ["  mei.chen@example.com "], "state": "absent"}},
+    ], module_defaults=defaults(url))
+    assert result.returncode == 0, result.output
+    assert result.task("longest id")["users"][0]["msg"] == "already absent"
+    assert result.task("name with surrounding spaces")["users"][0]["msg"] == "deleted"
+    assert sim.find_user("mei.chen@example.com") is None

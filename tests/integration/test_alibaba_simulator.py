@@ -259,3 +259,30 @@ def test_failed_tasks_and_faults_in_the_providers_shape(serve):
     simulator.fail("GetUser", "ServiceUnavailable", times=1)
     assert_error(v3(url, "GetUser", DirectoryId=DIRECTORY, UserId="u-00bob"), 503, "ServiceUnavailable")
     assert v3(url, "GetUser", DirectoryId=DIRECTORY, UserId="u-00bob").ok
+
+
+@pytest.mark.parametrize("required_for", [None, [], ["TOTP", "CrossPlatformPasskey", "PlatformPasskey"]],
+                         ids=["passkeys", "none", "every-type"])
+def test_passkey_devices_are_listed_and_deleted_with_their_type_as_configured(serve, required_for):
+    simulator = seed() if required_for is None else seed(mfa_type_required_for=required_for)
+    devices = [("mfa-00totp", "TOTP"), ("mfa-00cross", "CrossPlatformPasskey"), ("mfa-00platform", "PlatformPasskey")]
+    simulator.add_user(DIRECTORY, {"UserId": "u-00keys", "UserName": "keys@example.com",
+                                   "mfa_devices": [{"DeviceId": one, "DeviceType": kind} for one, kind in devices]})
+    url = serve(simulator).url
+    listed = v3(url, "ListMFADevicesForUser", DirectoryId=DIRECTORY, UserId="u-00keys").json()["MFADevices"]
+    assert [(one["DeviceId"], one["DeviceType"]) for one in listed] == devices
+    needs_type = ["CrossPlatformPasskey", "PlatformPasskey"] if required_for is None else required_for
+    for device_id, kind in devices:
+        if kind in needs_type:
+            body = assert_error(v3(url, "DeleteMFADeviceForUser", DirectoryId=DIRECTORY, UserId="u-00keys",
+                                   MFADeviceId=device_id), 400, "MissingParameter")
+            assert '"MfaType"' in body["Message"]
+            other = "TOTP" if kind != "TOTP" else "PlatformPasskey"
+            assert_error(v3(url, "DeleteMFADeviceForUser", DirectoryId=DIRECTORY, UserId="u-00keys",
+                            MFADeviceId=device_id, MfaType=other), 400, "InvalidParameter.MfaType")
+            assert v3(url, "DeleteMFADeviceForUser", DirectoryId=DIRECTORY, UserId="u-00keys", MFADeviceId=device_id,
+                      MfaType=kind).ok
+        else:
+            assert v3(url, "DeleteMFADeviceForUser", DirectoryId=DIRECTORY, UserId="u-00keys",
+                      MFADeviceId=device_id).ok
+    assert "u-00keys" not in simulator.directory_state(DIRECTORY)["mfa_devices"]

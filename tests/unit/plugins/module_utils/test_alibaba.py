@@ -16,7 +16,14 @@ from ansible_collections.identity.lifecycle.plugins.module_utils._http import (
     ProviderError,
 )
 
+from simulators._base import SimServer
+from simulators.alibaba import AlibabaCloudSsoSimulator
+
 from .fakes import FakeClock, fake_response
+
+DIRECTORY = "d-00unit0directory"
+KEY_ID = "LTAI5tUnitKey00000001"
+SECRET = "unit-secret-0123456789abcdef"
 
 
 def response(status, body=None, headers=None, raw=None, action="DeleteUser"):
@@ -203,3 +210,81 @@ def test_prerequisite_summary_names_each_kind():
     assert blockers.summary() == ("2 MFA devices (mfa-1, mfa-2), 1 group membership (g-1 (eng)), "
                                   "1 direct access assignment (ReadOnly on RD-Account 123)")
     assert not _alibaba.Prerequisites([], [], [])
+
+
+@pytest.mark.parametrize("user_id", ["u-00q8wbq42wiltcrk", "u-1", "u-" + "a" * 62])
+def test_possible_user_ids(user_id):
+    _alibaba.AlibabaCloudSsoDirectory.validate_user_id(None, user_id)
+
+
+@pytest.mark.parametrize("user_id", ["u-" + "a" * 63, "u-", "x-00abc", "u-00abc/../u-1", "u-00ab c", "u-00\u00e9",
+                                     "U-00abc", "u-00abc&UserId=u-1"])
+def test_impossible_user_ids_fail_naming_user_id(user_id):
+    with pytest.raises(InputError, match="^user_id .*at most 64 characters"):
+        _alibaba.AlibabaCloudSsoDirectory.validate_user_id(None, user_id)
+
+
+# --- the client against the simulator -------------------------------------------------------------
+
+class StandInModule:
+    """What UserDirectory needs from AnsibleModule."""
+
+    def __init__(self, **params):
+        self.params = dict(timeout=10.0, retries=1, validate_certs=True, ca_path=None, parallelism=2, rate_limit=None,
+                           directory_id=DIRECTORY, access_key_id=KEY_ID, access_key_secret=SECRET,
+                           security_token=None, region="cn-shanghai", endpoint=None, force=True, state="absent")
+        self.params.update(params)
+        self.check_mode = False
+        self.no_log_values = set()
+        self.warnings = []
+
+    def warn(self, text):
+        self.warnings.append(text)
+
+
+@pytest.fixture
+def directory():
+    simulator = AlibabaCloudSsoSimulator({
+        "access_keys": [{"access_key_id": KEY_ID, "access_key_secret": SECRET}],
+        "directories": [{"DirectoryId": DIRECTORY, "users": [
+            {"UserId": "u-00kim", "UserName": "kim@example.com",
+             "mfa_devices": [{"DeviceId": "mfa-00cross", "DeviceType": "CrossPlatformPasskey"},
+                             {"DeviceId": "mfa-00old"}]}]}]})
+    with SimServer(simulator) as server:
+        client = _alibaba.AlibabaCloudSsoDirectory(StandInModule(endpoint=server.url))
+        client.validate()
+        client.transport.backoff_base = 0.01
+        yield simulator, client
+
+
+def test_only_changing_actions_can_report_a_lost_answer(directory):
+    simulator, client = directory
+    for action in ("GetUser", "ListMFADevicesForUser", "DeleteUser", "DeleteMFADeviceForUser"):
+        simulator.fail(action, "ServiceUnavailable", status=503, times=2)
+    for action, params in (("GetUser", {}), ("ListMFADevicesForUser", {})):
+        with pytest.raises(ProviderError) as caught:
+            client.call(action, UserId="u-00kim", **params)
+        assert caught.value.code == "ServiceUnavailable" and caught.value.lost_answer is None, action
+    for action, params in (("DeleteUser", {}), ("DeleteMFADeviceForUser", {"MFADeviceId": "mfa-00cross"})):
+        with pytest.raises(ProviderError) as caught:
+            client.call(action, UserId="u-00kim", **params)
+        assert caught.value.lost_answer is not None, action
+
+
+def test_mfa_devices_are_deleted_with_the_listed_type(directory):
+    simulator, client = directory
+    devices = client.prerequisites({"UserId": "u-00kim"}).mfa_devices
+    assert [device.get("DeviceType") for device in devices] == ["CrossPlatformPasskey", "TOTP"]
+    for device in devices:
+        assert client.remove_mfa_device({"UserId": "u-00kim"}, device)
+    deletes = [entry["path"] for entry in simulator.requests(path="Action=DeleteMFADeviceForUser")]
+    assert ["MfaType=CrossPlatformPasskey" in path for path in deletes] == [True, False]
+    assert ["MfaType=TOTP" in path for path in deletes] == [False, True]
+    assert simulator.directory_state(DIRECTORY)["mfa_devices"] == {}
+
+
+def test_a_device_listed_without_a_type_is_deleted_without_one(directory):
+    simulator, client = directory
+    assert client.remove_mfa_device({"UserId": "u-00kim"}, {"DeviceId": "mfa-00old"})
+    (path,) = [entry["path"] for entry in simulator.requests(path="Action=DeleteMFADeviceForUser")]
+    assert "MfaType" not in path
