@@ -15,17 +15,22 @@ and failing at the end with the names of the users that failed.
 
 from __future__ import annotations
 
+import time
+import traceback
+
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
 from ._batch import RateLimiter, run_concurrently
 from ._http import (
     HAS_REQUESTS,
+    MAX_VALUE_LENGTH,
     REQUESTS_IMPORT_ERROR,
     HttpTransport,
     InputError,
     NotFoundError,
     ProviderError,
     Redactor,
+    has_control_characters,
 )
 
 STATES = ("absent", "disabled", "enabled")
@@ -45,6 +50,7 @@ def common_options():
         ca_path=dict(type="path"),
         parallelism=dict(type="int", default=8),
         rate_limit=dict(type="float"),
+        deadline=dict(type="float"),
     )
 
 
@@ -87,6 +93,10 @@ class Entry:
         self.error = None
         self.steps = []
         self.same_as = None
+        # Set when a changing request for this user may have been carried out although its answer
+        # was lost: {"message": ..., "request_id": ...} (see ProviderError.lost_answer).
+        self.lost_answer = None
+        self.confirmed_after_retry = False
 
     @property
     def failed(self):
@@ -95,6 +105,23 @@ class Entry:
     def fail(self, error, msg=None):
         self.error = error
         self.msg = msg or str(error)
+        lost = getattr(error, "lost_answer", None) or self.lost_answer
+        if lost:
+            self.lost_answer = lost
+            self.msg += (" (an earlier attempt may have been carried out although its answer was lost, so the "
+                         "change may already be made; run the task again to confirm)")
+
+
+def confirm_gone(entry, description, lost_answer):
+    """A change whose earlier attempt may have been carried out, and whose retry found the user gone:
+    this run did it, and says how it knows."""
+    entry.changed = True
+    entry.state = "absent"
+    entry.actions.append(description)
+    entry.confirmed_after_retry = True
+    record_request_id(entry, lost_answer.get("request_id"))
+    entry.msg = ("deleted (confirmed after a retry: the first answer was lost (%s) and the retry found the user gone)"
+                 % lost_answer.get("message", "no answer"))
 
 
 class UserDirectory:
@@ -115,6 +142,8 @@ class UserDirectory:
         rate = params["rate_limit"] if params["rate_limit"] is not None else self.default_rate_limit
         self.limiter = RateLimiter(rate=rate, burst=max(1, self.parallelism),
                                    window_quotas=self.window_quotas)
+        # One deadline for the whole task, shared by every transport it opens.
+        self.deadline = time.monotonic() + params["deadline"] if params.get("deadline") else None
         self.transport = None
 
     # --- set-up a subclass adapts -------------------------------------------------------------
@@ -147,7 +176,7 @@ class UserDirectory:
             self.provider, parse_error, timeout=params["timeout"], retries=params["retries"],
             validate_certs=params["validate_certs"], ca_path=params["ca_path"],
             pool_size=self.parallelism, limiter=self.limiter, redactor=self.redact, auth=auth,
-            headers=headers)
+            headers=headers, deadline=self.deadline, warn=self.module.warn)
         return self.transport
 
     def add_secret(self, value):
@@ -229,13 +258,18 @@ class UserDirectory:
 
     def apply(self, entries):
         """Run the planned steps of every entry; providers with bulk calls override this."""
-        self.run(entries, self.run_steps)
+        fail_unfinished(self.run(entries, self.run_steps))
 
     def run_steps(self, entry):
         for step in entry.steps:
             try:
                 request_id = step.call()
-            except NotFoundError:
+            except NotFoundError as exc:
+                lost = exc.lost_answer or entry.lost_answer
+                if lost and self.module.params["state"] == "absent" and step is entry.steps[-1]:
+                    # Our delete was carried out; only its answer was lost.
+                    confirm_gone(entry, step.description, lost)
+                    return
                 # The user vanished between our lookup and this call: already absent.
                 entry.state = "absent"
                 if self.module.params["state"] == "enabled":
@@ -251,7 +285,14 @@ class UserDirectory:
             record_request_id(entry, request_id)
 
     def run(self, items, function):
-        return run_concurrently(items, function, self.parallelism)
+        """`function` over the items, concurrently; an exception we did not foresee becomes a redacted
+        ProviderError of its item, so that it can never pass unnoticed or show a secret."""
+        outcomes = run_concurrently(items, function, self.parallelism)
+        for outcome in outcomes:
+            if outcome.error is not None and not isinstance(outcome.error, (ProviderError, InputError)):
+                outcome.error = ProviderError(self.provider, self.redact("unexpected error: %s: %s" % (
+                    outcome.error.__class__.__name__, outcome.error)))
+        return outcomes
 
     def decorate_info(self, users):
         """The info module's users, completed by the provider (reads only); by default unchanged."""
@@ -260,6 +301,18 @@ class UserDirectory:
     def close(self):
         if self.transport is not None:
             self.transport.session.close()
+
+
+def fail_unfinished(outcomes):
+    """Entries (or lists of entries, for bulk calls) whose work raised fail with that error: nothing that
+    went wrong may end as "already absent"."""
+    for outcome in outcomes:
+        if outcome.error is None:
+            continue
+        entries = outcome.item if isinstance(outcome.item, (list, tuple)) else [outcome.item]
+        for entry in entries:
+            if isinstance(entry, Entry) and not entry.failed:
+                entry.fail(outcome.error)
 
 
 def record_request_id(entry, request_id):
@@ -294,16 +347,46 @@ def validate_common(params):
         raise InputError("parallelism must be between 1 and %d" % MAX_PARALLELISM)
     if params["rate_limit"] is not None and params["rate_limit"] <= 0:
         raise InputError("rate_limit must be greater than 0")
+    if params.get("deadline") is not None and params["deadline"] <= 0:
+        raise InputError("deadline must be greater than 0 (seconds for the whole task)")
     for option in ("user_id", "user_name"):
-        for value in params.get(option) or []:
-            if value is None or not str(value).strip():
-                raise InputError("%s must not contain empty values" % option)
+        if params.get(option) is not None:
+            params[option] = [checked_identifier(value, option) for value in params[option]]
+
+
+def checked_identifier(value, option):
+    """A user id or name without surrounding whitespace (the offboard role strips the same input),
+    refused when it is empty, too long, or carries control characters, which no provider's ids or
+    names contain and which could only make a request address something else."""
+    text = "" if value is None else str(value).strip()
+    if not text:
+        raise InputError("%s must not contain empty values" % option)
+    if has_control_characters(text):
+        raise InputError("%s %s contains control characters (such as a newline)" % (option, ascii(text[:80])))
+    if len(text) > MAX_VALUE_LENGTH:
+        raise InputError("%s %s... is %d characters long; at most %d are accepted"
+                         % (option, ascii(text[:40]), len(text), MAX_VALUE_LENGTH))
+    return text
+
+
+def validate_connection(params, directory_cls):
+    """Connection values with control characters are refused, a secret without showing it: a trailing
+    newline (as `echo key | ansible-vault encrypt_string` leaves) would otherwise end in a header."""
+    for option, spec in sorted(directory_cls.connection_options().items()):
+        value = params.get(option)
+        if spec.get("type", "str") != "str" or value is None or not has_control_characters(value):
+            continue
+        if spec.get("no_log"):
+            raise InputError("%s contains a control character (often a trailing newline, as `echo` adds before "
+                             "ansible-vault encrypt_string; use `echo -n` or printf); the value is not shown" % option)
+        raise InputError("%s %s contains a control character (often a trailing newline)" % (option, ascii(value[:80])))
 
 
 def open_directory(module, directory_cls):
     """Validate everything, then build the directory client; fail the task on bad input."""
     try:
         validate_common(module.params)
+        validate_connection(module.params, directory_cls)
         directory = directory_cls(module)
         directory.validate()
         for user_id in module.params.get("user_id") or []:
@@ -398,7 +481,7 @@ def finish_entry(entry, state, check_mode):
             entry.changed = True
             entry.actions = [step.description for step in entry.steps]
             entry.msg = "would be " + ("deleted" if state == "absent" else state)
-        else:
+        elif not entry.confirmed_after_retry:
             entry.msg = "deleted" if state == "absent" else state
     elif entry.steps and not entry.msg:
         entry.msg = "already %s" % (entry.state or state)
@@ -446,12 +529,30 @@ def retry_warning(directory):
         directory.provider, transport.stats["retries"], transport.stats["requests"], reasons)
 
 
+def fail_unexpected(module, directory, exc):
+    """Any exception we did not foresee fails the task with a redacted message and traceback, never with
+    a raw traceback that could carry a secret (Ansible would show it as module_stderr)."""
+    redact = directory.redact if directory is not None else Redactor()
+    provider = directory.provider if directory is not None else "identity.lifecycle"
+    module.fail_json(msg=redact("%s: unexpected error, nothing more was done: %s: %s"
+                                % (provider, exc.__class__.__name__, exc)),
+                     exception=redact(traceback.format_exc()))
+
+
 def run_user_module(directory_cls):
     """The whole of a user module (atlassian_scim_user, uipath_user, alibaba_cloudsso_user)."""
     options = user_options()
     options.update(directory_cls.extra_user_options())
     module = build_module(directory_cls, options, required_one_of=[("user_id", "user_name")])
-    directory = open_directory(module, directory_cls)
+    directory = None
+    try:
+        directory = open_directory(module, directory_cls)
+        _run_user_module(module, directory)
+    except Exception as exc:  # pylint: disable=broad-except
+        fail_unexpected(module, directory, exc)
+
+
+def _run_user_module(module, directory):
     state = module.params["state"]
     entries, order = requested_entries(module.params)
     try:
@@ -495,7 +596,11 @@ def run_user_module(directory_cls):
 def summarize(users, check_mode):
     counts = {}
     for user in users:
-        key = "failed" if user.get("failed") else user["msg"].split(":")[-1].strip()
+        msg = user["msg"]
+        if msg.startswith("same user as "):
+            msg = msg.split(": ", 1)[-1]
+        # "deleted (confirmed after a retry: ...)" counts as "deleted".
+        key = "failed" if user.get("failed") else msg.split(" (")[0].strip()
         counts[key] = counts.get(key, 0) + 1
     text = ", ".join("%s: %d" % item for item in sorted(counts.items())) or "no users requested"
     return ("check mode, " if check_mode else "") + text
@@ -506,7 +611,15 @@ def run_info_module(directory_cls):
     options = info_options()
     options.update(directory_cls.extra_info_options())
     module = build_module(directory_cls, options)
-    directory = open_directory(module, directory_cls)
+    directory = None
+    try:
+        directory = open_directory(module, directory_cls)
+        _run_info_module(module, directory)
+    except Exception as exc:  # pylint: disable=broad-except
+        fail_unexpected(module, directory, exc)
+
+
+def _run_info_module(module, directory):
     params = module.params
     try:
         directory.preflight()

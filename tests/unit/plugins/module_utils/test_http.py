@@ -291,3 +291,177 @@ def test_html_answer_is_described_not_dumped(server):
     with pytest.raises(_http.ProviderError) as caught:
         transport([], retries=0).request("GET", srv.url + "/x")
     assert "an HTML page instead of JSON" in str(caught.value)
+
+
+# --- Lost answers, deadlines, wrong URLs and other ways to be silently wrong -------------------------
+
+class Users(Simulator):
+    """DELETE /users/<id> removes a user (204) or answers 404; GET reads one."""
+
+    name = "users"
+
+    def __init__(self, ids=("u1",)):
+        super().__init__()
+        self.users = set(ids)
+
+    def handle(self, request):
+        user_id = request.segments[-1]
+        with self.lock:
+            if user_id not in self.users:
+                return Response(404, {"message": "no such user"})
+            if request.method == "DELETE":
+                self.users.discard(user_id)
+                return Response(204)
+        return Response(200, {"id": user_id})
+
+
+@pytest.mark.parametrize("fault", [
+    {"action": "process_then_respond", "status": 502, "body": {"message": "bad gateway"}},
+    {"action": "process_then_drop"},
+    {"action": "process_then_delay", "delay": 1.0},
+])
+def test_a_delete_whose_answer_was_lost_says_so_when_the_retry_finds_nothing(server, fault):
+    sim = Users()
+    sim.add_fault(method="DELETE", **fault)
+    srv = server(sim)
+    t = _http.HttpTransport("Test", parse_error, timeout=0.5, retries=3, sleep=lambda _: None)
+    with pytest.raises(_http.NotFoundError) as caught:
+        t.request("DELETE", srv.url + "/users/u1")
+    assert sim.users == set()
+    assert caught.value.lost_answer is not None
+    assert [entry["status"] for entry in sim.requests()] == [204, 404]
+
+
+def test_an_answer_that_proves_nothing_was_done_is_not_a_lost_answer(server):
+    sim = Users(ids=())
+    sim.add_fault(method="DELETE", action="respond", status=429, headers={"Retry-After": "0"})
+    srv = server(sim)
+    with pytest.raises(_http.NotFoundError) as caught:
+        transport([]).request("DELETE", srv.url + "/users/u1")
+    assert caught.value.lost_answer is None
+
+
+def test_reads_never_carry_a_lost_answer(server):
+    sim = Users(ids=())
+    sim.add_fault(action="process_then_respond", status=502)
+    srv = server(sim)
+    with pytest.raises(_http.NotFoundError) as caught:
+        transport([]).request("GET", srv.url + "/users/u1")
+    assert caught.value.lost_answer is None
+    sim.add_fault(action="process_then_respond", status=502)
+    with pytest.raises(_http.NotFoundError) as caught:
+        transport([]).request("POST", srv.url + "/users/u1", changing=False)
+    assert caught.value.lost_answer is None
+
+
+def test_a_lost_answer_stays_on_the_final_error_when_retries_run_out(server):
+    sim = Users()
+    sim.add_fault(method="DELETE", action="process_then_respond", status=502, body={"message": "gateway"})
+    sim.add_fault(method="DELETE", action="respond", status=503, times=None)
+    srv = server(sim)
+    sleeps = []
+    with pytest.raises(_http.ProviderError) as caught:
+        transport(sleeps, retries=2).request("DELETE", srv.url + "/users/u1")
+    assert caught.value.status == 503
+    assert "gave up after 2 retries" in str(caught.value)
+    assert "gateway" in caught.value.lost_answer["message"]
+    assert caught.value.to_dict()["lost_answer"] == caught.value.lost_answer
+
+
+def test_a_refused_address_that_never_answered_fails_at_once():
+    sleeps = []
+    with pytest.raises(_http.ConnectionFailure, match="nothing has answered at this address yet") as caught:
+        transport(sleeps, retries=5).request("GET", "http://127.0.0.1:9/")
+    assert sleeps == []
+    assert caught.value.retryable is False
+
+
+def test_a_refused_connection_after_answers_is_retried(server):
+    srv = server(Users())
+    sleeps = []
+    t = transport(sleeps, retries=2)
+    t.request("GET", srv.url + "/users/u1")
+    with pytest.raises(_http.ConnectionFailure, match="gave up after 2 retries"):
+        t.request("GET", "http://127.0.0.1:9/users/u1")
+    assert len(sleeps) == 2
+
+
+def test_nothing_is_sent_after_the_deadline(server):
+    sim = Users()
+    srv = server(sim)
+    clock = [100.0]
+    t = _http.HttpTransport("Test", parse_error, timeout=5, retries=3, sleep=lambda _: None,
+                            deadline=100.0, clock=lambda: clock[0])
+    with pytest.raises(_http.DeadlineReached, match="deadline was reached"):
+        t.request("DELETE", srv.url + "/users/u1")
+    assert sim.requests() == []
+
+
+def test_no_retry_is_started_that_would_end_after_the_deadline(server):
+    sim = Users()
+    sim.add_fault(method="DELETE", action="respond", status=503, headers={"Retry-After": "30"})
+    srv = server(sim)
+    sleeps = []
+    t = _http.HttpTransport("Test", parse_error, timeout=5, retries=3, sleep=sleeps.append,
+                            deadline=time.monotonic() + 5)
+    with pytest.raises(_http.ProviderError, match="deadline would pass first"):
+        t.request("DELETE", srv.url + "/users/u1")
+    assert sleeps == []
+    assert len(sim.requests()) == 1
+
+
+def test_a_secret_cut_at_the_excerpt_edge_leaves_no_part_behind(server):
+    secret = "Zq9-secret-value-that-is-long-1234567890"
+    filler = "x" * (_http.EXCERPT_LIMIT - 10)
+    srv = server(Scripted([Response(400, raw=filler + " " + secret + " tail", content_type="text/plain")]))
+    t = transport([], redactor=_http.Redactor([secret]))
+    with pytest.raises(_http.ProviderError) as caught:
+        t.request("GET", srv.url + "/x")
+    text = str(caught.value)
+    assert secret[:8] not in text
+    assert "********" in text
+
+
+def test_a_header_value_with_a_newline_becomes_a_redacted_provider_error(server):
+    sim = Scripted()
+    srv = server(sim)
+    secret = "header-secret-value-42"
+    t = transport([], redactor=_http.Redactor([secret + "\n"]), headers={"Authorization": "Bearer " + secret + "\n"})
+    with pytest.raises(_http.ProviderError) as caught:
+        t.request("GET", srv.url + "/x")
+    assert secret not in str(caught.value)
+    assert "header value" in str(caught.value)
+    assert sim.requests() == []
+
+
+def test_netrc_never_replaces_the_configured_authorization(server, tmp_path, monkeypatch):
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login intruder password from-netrc\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    srv = server(Scripted())
+    response = transport([], headers={"Authorization": "Bearer configured-key"}).request("GET", srv.url + "/x")
+    assert response.json()["auth"] == "Bearer configured-key"
+
+
+@pytest.mark.parametrize("url, warns", [
+    ("http://127.0.0.1:8080/scim", False),
+    ("http://localhost/x", False),
+    ("http://[::1]:9/x", False),
+    ("https://api.atlassian.com/scim", False),
+    ("http://api.example.com/scim", True),
+    ("HTTP://api.example.com/scim", True),
+])
+def test_cleartext_urls_that_leave_the_machine_warn(url, warns):
+    assert (_http.cleartext_warning(url) is not None) is warns
+
+
+def test_the_transport_warns_once_per_cleartext_address(server):
+    warnings = []
+    srv = server(Scripted())
+    t = _http.HttpTransport("Test", parse_error, timeout=5, retries=0, warn=warnings.append)
+    t.request("GET", srv.url + "/x")
+    assert warnings == []
+    t._check_cleartext("http://api.example.com/a")
+    t._check_cleartext("http://api.example.com/b")
+    assert len(warnings) == 1 and "not encrypted" in warnings[0]

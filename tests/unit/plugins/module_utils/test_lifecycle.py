@@ -1,0 +1,155 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) identity.lifecycle contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The lifecycle engine's own rules: input normalisation, lost answers, and errors nobody foresaw."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.identity.lifecycle.plugins.module_utils import _lifecycle
+from ansible_collections.identity.lifecycle.plugins.module_utils._http import InputError, NotFoundError, ProviderError
+
+
+class StandInModule:
+    """What UserDirectory needs from AnsibleModule."""
+
+    def __init__(self, **params):
+        self.params = dict(timeout=10.0, retries=0, validate_certs=True, ca_path=None, parallelism=4,
+                           rate_limit=None, deadline=None, state="absent", user_id=None, user_name=None,
+                           api_key="stand-in-secret-value")
+        self.params.update(params)
+        self.check_mode = False
+        self.no_log_values = set()
+        self.warnings = []
+
+    def warn(self, text):
+        self.warnings.append(text)
+
+
+class Directory(_lifecycle.UserDirectory):
+    """A directory whose deletes do what each test says."""
+
+    provider = "Stand-in"
+    secret_options = ("api_key",)
+
+    def __init__(self, module, delete):
+        super().__init__(module)
+        self.delete = delete
+
+    @classmethod
+    def connection_options(cls):
+        return dict(base_url=dict(type="str"), api_key=dict(type="str", no_log=True))
+
+    def user_id_of(self, user):
+        return user["id"]
+
+    def user_name_of(self, user):
+        return user["name"]
+
+    def is_enabled(self, user):
+        return True
+
+    def delete_user(self, user):
+        return self.delete(user)
+
+
+def planned(directory, *ids):
+    entries = []
+    for user_id in ids:
+        entry = _lifecycle.Entry(user_id, "id")
+        entry.user = {"id": user_id, "name": user_id + "@example.com"}
+        entry.found = True
+        entries.append(entry)
+    return _lifecycle.plan(directory, entries, "absent")
+
+
+def test_an_unforeseen_exception_fails_the_user_redacted_never_already_absent():
+    def broken(user):
+        raise KeyError("stand-in-secret-value was in the answer")
+
+    directory = Directory(StandInModule(), broken)
+    entries = planned(directory, "u1", "u2")
+    directory.apply(entries)
+    for entry in entries:
+        _lifecycle.finish_entry(entry, "absent", False)
+        assert entry.failed and not entry.changed
+        assert "unexpected error: KeyError" in entry.msg
+        assert "stand-in-secret-value" not in entry.msg
+
+
+def lost(request_id="req-1"):
+    return {"message": "Stand-in: DELETE answered HTTP 502: bad gateway", "request_id": request_id}
+
+
+def test_a_not_found_after_a_lost_answer_is_a_deletion_by_this_run():
+    def gone(user):
+        error = NotFoundError("Stand-in", "no such user", status=404)
+        error.lost_answer = lost()
+        raise error
+
+    directory = Directory(StandInModule(), gone)
+    [entry] = planned(directory, "u1")
+    directory.apply([entry])
+    _lifecycle.finish_entry(entry, "absent", False)
+    result = _lifecycle.entry_result(directory, entry)
+    assert result["changed"] is True and result["state"] == "absent" and result["actions"] == ["deleted"]
+    assert result["msg"].startswith("deleted (confirmed after a retry")
+    assert result["request_ids"] == ["req-1"]
+    assert _lifecycle.summarize([result], False) == "deleted: 1"
+
+
+def test_a_not_found_without_a_lost_answer_stays_already_absent():
+    def gone(user):
+        raise NotFoundError("Stand-in", "no such user", status=404)
+
+    directory = Directory(StandInModule(), gone)
+    [entry] = planned(directory, "u1")
+    directory.apply([entry])
+    _lifecycle.finish_entry(entry, "absent", False)
+    assert (entry.changed, entry.msg) == (False, "already absent")
+
+
+def test_a_failure_after_a_lost_answer_says_the_change_may_be_made():
+    def busy(user):
+        error = ProviderError("Stand-in", "busy", status=503, retryable=True)
+        error.lost_answer = lost()
+        raise error
+
+    directory = Directory(StandInModule(), busy)
+    [entry] = planned(directory, "u1")
+    directory.apply([entry])
+    assert entry.failed
+    assert "may already be made; run the task again to confirm" in entry.msg
+
+
+@pytest.mark.parametrize("value, expected", [(" dana@example.com ", "dana@example.com"), ("\u00a0x\u2003", "x")])
+def test_identifiers_are_stripped(value, expected):
+    params = StandInModule(user_name=[value]).params
+    _lifecycle.validate_common(params)
+    assert params["user_name"] == [expected]
+
+
+@pytest.mark.parametrize("value", ["", "   ", "a\nb", "a\rb", "a\x00", "a\x85b", "x" * 1025])
+def test_identifiers_that_no_provider_can_have_are_refused_naming_the_option(value):
+    with pytest.raises(InputError, match="^user_id "):
+        _lifecycle.validate_common(StandInModule(user_id=[value]).params)
+
+
+def test_a_secret_with_a_newline_is_refused_without_showing_it():
+    params = StandInModule(api_key="stand-in-secret-value\n").params
+    with pytest.raises(InputError) as caught:
+        _lifecycle.validate_connection(params, Directory)
+    assert str(caught.value).startswith("api_key contains a control character")
+    assert "stand-in-secret-value" not in str(caught.value)
+
+
+def test_other_connection_values_with_control_characters_are_refused_too():
+    with pytest.raises(InputError, match="^base_url "):
+        _lifecycle.validate_connection(StandInModule(base_url="https://x\r\n").params, Directory)
+
+
+def test_deadline_must_be_positive():
+    with pytest.raises(InputError, match="^deadline"):
+        _lifecycle.validate_common(StandInModule(deadline=0.0).params)
