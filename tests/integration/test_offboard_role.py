@@ -9,8 +9,13 @@ from __future__ import annotations
 import glob
 import json
 import os
+import re
+import stat
+
+import pytest
 
 from simulators.atlassian import AtlassianScimSimulator
+from simulators.uipath import UiPathIdentitySimulator
 
 DIRECTORY = "d-role"
 KEY = "ATSCIM-role-test-key-8d7c6b5a"
@@ -76,6 +81,7 @@ def test_rehearsal_then_offboarding_then_nothing_left(ansible, serve):
     assert not [entry for entry in simulator.requests() if entry["method"] != "GET"]
     report, markdown = only_report(ansible.workdir)
     assert report["check_mode"] is True and report["run_id"].endswith("-check")
+    assert stat.S_IMODE(os.stat(os.path.join(ansible.workdir, "offboard-reports")).st_mode) == 0o750
     assert report["summary"] == {"would remove": 3, "already absent": 1}
     outcomes = [leaver["results"]["atlassian"]["outcome"] for leaver in report["leavers"]]
     assert outcomes == ["would remove", "would remove", "would remove", "already absent"]
@@ -160,3 +166,127 @@ def test_no_configured_provider_is_a_clear_error(ansible):
     result = offboard(ansible, {})
     assert result.returncode != 0
     assert "No provider is configured" in result.output
+
+
+UIPATH_SECRET = "uipath-role-test-secret-4Hq9"
+
+
+def uipath(serve):
+    """A UiPath simulator with one leaver, and the environment that points the modules at it."""
+    client_id = "3b0c6f1e-8a4d-4e2b-9c7f-5d1a2e3f4b60"
+    simulator = UiPathIdentitySimulator({"acme": {
+        "partition_global_id": "7c1e9a52-3b4d-4f6a-9e21-5d8c0b7a6f13",
+        "clients": {client_id: {"secret": UIPATH_SECRET, "scopes": ["PM.User", "PM.User.Read", "PM.User.Write"]}},
+        "users": [{"id": "00000000-0000-4000-8000-000000000001", "userName": "dana.lee@example.com",
+                   "email": "dana.lee@example.com", "isActive": True, "type": 0}]}})
+    server = serve(simulator)
+    return simulator, simulator.client_environment(server.url)
+
+
+def test_a_leaver_without_an_identifier_fails_before_any_request(ansible, serve):
+    simulator, env = atlassian(serve)
+    uipath_simulator, uipath_env = uipath(serve)
+    leavers = LEAVERS + [{"name": "Omar Two", "email": ""},
+                         {"name": "Ivy Novak", "email": None, "uipath_user_name": "ivy.novak@example.com"}]
+    result = offboard(ansible, dict(env, **uipath_env), offboard_users=leavers)
+    assert result.returncode != 0
+    msg = result.task("Stop before any request when a leaver or a provider cannot be handled")["msg"]
+    assert "offboard_users[4] (name 'Omar Two') has nothing to address the leaver by at atlassian" in msg
+    assert "offboard_users[4] (name 'Omar Two') has nothing to address the leaver by at uipath" in msg
+    assert ("offboard_users[5] (name 'Ivy Novak', uipath_user_name 'ivy.novak@example.com') has nothing to address "
+            "the leaver by at atlassian") in msg
+    assert msg.count("offboard_users[") == 3
+    assert simulator.requests() == [] and uipath_simulator.requests() == []
+    assert reports(ansible.workdir) == {}
+
+
+@pytest.mark.parametrize("case", ["key missing", "uipath organization only", "uipath without organization",
+                                  "named but not configured"])
+def test_a_half_configured_provider_fails_before_any_request(ansible, serve, case):
+    simulator, env = atlassian(serve)
+    extra = {}
+    if case == "key missing":
+        del env["ATLASSIAN_SCIM_API_KEY"]
+        expected = ["atlassian is only partly configured", "offboard_atlassian.api_key", "ATLASSIAN_SCIM_API_KEY"]
+    elif case == "uipath organization only":
+        env["UIPATH_ORGANIZATION"] = "acme"
+        expected = ["uipath is only partly configured", "offboard_uipath.client_secret", "UIPATH_ACCESS_TOKEN"]
+    elif case == "uipath without organization":
+        extra["offboard_uipath"] = {"client_id": "app", "client_secret": UIPATH_SECRET}
+        expected = ["uipath is only partly configured", "offboard_uipath.organization", "UIPATH_IDENTITY_URL"]
+    else:
+        extra["offboard_providers"] = ["atlassian", "alibaba"]
+        expected = ["offboard_providers names alibaba, but it is not configured", "offboard_alibaba.access_key_secret",
+                    "ALIBABA_CLOUD_ACCESS_KEY_SECRET", "ALICLOUD_SECRET_KEY"]
+    result = offboard(ansible, env, **extra)
+    assert result.returncode != 0
+    msg = result.task("Stop before any request when a leaver or a provider cannot be handled")["msg"]
+    for text in expected:
+        assert text in msg, (text, msg)
+    assert KEY not in result.output and UIPATH_SECRET not in result.output
+    assert simulator.requests() == []
+    assert reports(ansible.workdir) == {}
+
+
+def test_no_leavers_is_said_plainly(ansible, serve):
+    simulator, env = atlassian(serve)
+    result = offboard(ansible, env, offboard_users=[])
+    assert result.returncode == 0, result.output
+    assert simulator.requests() == []
+    report, markdown = only_report(ansible.workdir)
+    assert report["result"] == "no leavers given" and report["leavers"] == []
+    assert "| Result | no leavers given |" in markdown and "every leaver was handled" not in markdown
+    assert "no leavers given" in result.task("Summarise the run")["msg"][0]
+
+
+def test_an_existing_report_directory_keeps_its_mode(ansible, serve):
+    simulator, env = atlassian(serve)
+    shared = os.path.join(ansible.workdir, "shared")
+    os.mkdir(shared)
+    os.chmod(shared, 0o1777)
+    for check in (True, False):
+        result = offboard(ansible, env, check=check, offboard_report_dir=shared)
+        assert result.returncode == 0, result.output
+        assert stat.S_IMODE(os.stat(shared).st_mode) == 0o1777
+    assert len(glob.glob(os.path.join(shared, "offboard-*.md"))) == 2
+    assert names(simulator) == ["sam.taylor@example.com"]
+
+
+def test_a_report_directory_that_cannot_be_written_fails_before_any_request(ansible, serve):
+    simulator, env = atlassian(serve)
+    blocker = os.path.join(ansible.workdir, "not-a-directory")
+    with open(blocker, "w", encoding="utf-8") as handle:
+        handle.write("x")
+    result = offboard(ansible, env, offboard_report_dir=blocker)
+    assert result.returncode != 0
+    assert "is not a directory" in result.output
+    assert simulator.requests() == []
+
+
+def test_the_markdown_report_escapes_hostile_names(ansible, serve):
+    simulator, env = atlassian(serve)
+    leavers = [{"name": "# x\n| a | b |<img src=x onerror=y>", "email": "dana.lee@example.com"},
+               {"name": "Omar [here](http://evil) `code`", "email": "omar.haddad@example.com"}]
+    result = offboard(ansible, env, offboard_users=leavers)
+    assert result.returncode == 0, result.output
+    _report, markdown = only_report(ansible.workdir)
+    lines = markdown.splitlines()
+    assert not [line for line in lines if line.startswith(("# x", "| a"))]
+    assert "<img" not in markdown and not re.search(r"(?<!\\)[\]`]", markdown)
+    assert "| Omar \\[here\\](http://evil) \\`code\\` (omar.haddad@example.com) | removed |" in lines
+    assert "### \\# x\\\\n\\| a \\| b \\|&lt;img src=x onerror=y&gt; (dana.lee@example.com)" in lines
+    assert names(simulator) == ["mei.chen@example.com", "sam.taylor@example.com"]
+
+
+def test_a_deletion_whose_answer_was_lost_is_reported_as_removed_with_a_note(ansible, serve):
+    simulator, env = atlassian(serve)
+    # The gateway loses the answer of Omar's DELETE after the provider carried it out; the retry gets 404.
+    simulator.add_fault(action="process_then_respond", method="DELETE", path="/Users/a-omar$", status=502)
+    result = offboard(ansible, env)
+    assert result.returncode == 0, result.output
+    assert names(simulator) == ["sam.taylor@example.com"]
+    report, markdown = only_report(ansible.workdir)
+    assert report["summary"] == {"removed": 3, "already absent": 1}
+    omar = report["leavers"][1]["results"]["atlassian"]
+    assert omar["outcome"] == "removed" and omar["note"].startswith("deleted (confirmed after a retry")
+    assert "  - note: deleted (confirmed after a retry" in markdown
