@@ -2,7 +2,14 @@
 # Copyright (c) identity.lifecycle contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""Fixtures for the integration tests: real `ansible-playbook` runs against simulators on loopback."""
+"""Fixtures for the integration tests: real `ansible-playbook` runs against simulators on loopback.
+
+Every test is also watched by `suite_guard` (autouse): after the test, the output of each playbook run
+(stdout and stderr, -vvvv runs included), the request log of each simulator started through `serve` and
+every file under the test's `tmp_path` are scanned for each secret the test used, and every run in check
+mode must have left no changing request in any of those simulators. A hit fails the test, naming the
+place, never the secret.
+"""
 
 from __future__ import annotations
 
@@ -13,12 +20,26 @@ import sys
 import time
 
 import pytest
+import yaml
 
 from simulators._base import SimServer
 
 BIN = os.path.dirname(sys.executable)
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CALLBACKS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "callback_plugins")
+
+# Module options and environment variables that carry a secret. Not secrets: access_key_id, client_id,
+# directory ids, organization names.
+SECRET_OPTIONS = frozenset(("api_key", "client_secret", "access_token", "access_key_secret", "security_token"))
+SECRET_ENVIRONMENT = frozenset((
+    "ATLASSIAN_SCIM_API_KEY", "UIPATH_CLIENT_SECRET", "UIPATH_ACCESS_TOKEN", "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
+    "ALICLOUD_SECRET_KEY", "ALIBABA_CLOUD_SECURITY_TOKEN", "ALICLOUD_SECURITY_TOKEN"))
+# Simulator credentials() keys whose values (or, for a mapping, whose members' values) are secrets.
+SECRET_CREDENTIALS = SECRET_OPTIONS | frozenset(("secret", "clients", "personal_access_tokens"))
+# Shorter values would match ordinary text; every secret the tests use is longer.
+MIN_SECRET_LENGTH = 8
+# Files larger than this are build artefacts (archives), not output.
+MAX_SCANNED_FILE = 20 * 1024 * 1024
 
 
 class PlaybookResult:
@@ -52,8 +73,9 @@ class PlaybookResult:
 class Ansible:
     """Writes a playbook into a temporary directory and runs it with ansible-playbook."""
 
-    def __init__(self, workdir):
+    def __init__(self, workdir, guard=None):
         self.workdir = workdir
+        self.guard = guard
         self.inventory = os.path.join(workdir, "inventory.yml")
         with open(self.inventory, "w", encoding="utf-8") as handle:
             # The modules need `requests` from this virtual environment, and interpreter discovery
@@ -95,6 +117,9 @@ class Ansible:
             path = os.path.join(self.workdir, "playbook-%d.yml" % self.runs)
             with open(path, "w", encoding="utf-8") as handle:
                 handle.write(plays if isinstance(plays, str) else json.dumps(plays, indent=1))
+            if self.guard is not None:
+                # The playbook is the test's input: it may hold a key in module_defaults by design.
+                self.guard.inputs.add(os.path.realpath(path))
         command = [os.path.join(BIN, "ansible-playbook"), "-i", self.inventory, path]
         if extra_vars:
             command += ["-e", json.dumps(extra_vars)]
@@ -105,6 +130,13 @@ class Ansible:
         if verbosity:
             command.append("-" + "v" * verbosity)
         command += list(args)
+        in_check_mode = check or is_check(args)
+        label = "ansible-playbook run %d (%s%s)" % (self.runs, os.path.basename(path), ", check mode" if in_check_mode else "")
+        marks = None
+        if self.guard is not None:
+            self.guard.note_run(label, plays, extra_vars, env, args)
+            if in_check_mode:
+                marks = self.guard.log_marks()
         started = time.monotonic()
         completed = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
                                    env=self.environment(env, callback), cwd=self.workdir, check=False)
@@ -115,7 +147,13 @@ class Ansible:
                 parsed = json.loads(completed.stdout)
             except ValueError:
                 parsed = None
-        return PlaybookResult(completed.returncode, completed.stdout, completed.stderr, elapsed, parsed)
+        result = PlaybookResult(completed.returncode, completed.stdout, completed.stderr, elapsed, parsed)
+        if self.guard is not None:
+            self.guard.outputs.append((label, result))
+            self.guard.note_tokens()
+            if marks is not None:
+                self.guard.check_no_changes(label, marks)
+        return result
 
     def tasks(self, tasks, module_defaults=None, play_vars=None, **kwargs):
         """Run one play on localhost with these tasks."""
@@ -127,19 +165,171 @@ class Ansible:
         return self.run([play], **kwargs)
 
 
-@pytest.fixture
-def ansible(tmp_path):
-    return Ansible(str(tmp_path))
+def is_check(args):
+    return any(arg in ("--check", "-C") for arg in args or ())
+
+
+def secret_values(value, secret_keys, place, found, inside=False):
+    """Every string under a key in `secret_keys` (at any depth) of a parsed document, into `found`."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            secret_values(item, secret_keys, "%s.%s" % (place, key), found, inside or str(key) in secret_keys)
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            secret_values(item, secret_keys, "%s[%d]" % (place, index), found, inside)
+    elif inside and isinstance(value, str) and "{{" not in value:
+        found.setdefault(value, place)
+
+
+class Guard:
+    """What one test used and produced: its simulators, its playbook runs and their secrets."""
+
+    def __init__(self):
+        self.servers = []
+        self.outputs = []  # (label, PlaybookResult)
+        self.inputs = set()  # files the fixtures wrote as the test's input
+        self.given = {}  # secret -> where the test gave it
+        self.check_mode_changes = []
+
+    # --- what the test used -------------------------------------------------------------------
+    def note_run(self, label, plays, extra_vars, env, args):
+        if isinstance(plays, str) and not plays.startswith("identity.lifecycle."):
+            try:
+                plays = yaml.safe_load(plays)
+            except yaml.YAMLError:
+                plays = None
+        secret_values(plays, SECRET_OPTIONS | SECRET_ENVIRONMENT, "%s: playbook" % label, self.given)
+        secret_values(extra_vars, SECRET_OPTIONS, "%s: extra vars" % label, self.given)
+        for name, value in (env or {}).items():
+            if name in SECRET_ENVIRONMENT:
+                self.given.setdefault(value, "%s: environment %s" % (label, name))
+        for index, arg in enumerate(args or ()):
+            if index and args[index - 1] in ("-e", "--extra-vars") and not arg.startswith("@"):
+                try:
+                    secret_values(json.loads(arg), SECRET_OPTIONS, "%s: -e" % label, self.given)
+                except ValueError:
+                    pass
+
+    def add_server(self, server):
+        self.servers.append(server)
+        # Credentials as seeded now; a test may seed others later (read again at the end).
+        secret_values(server.simulator.credentials(), SECRET_CREDENTIALS, "%s credentials" % server.simulator.name,
+                      self.given)
+
+    def simulators(self):
+        return [server.simulator for server in self.servers]
+
+    def note_tokens(self):
+        """Tokens the UiPath simulator issued so far (and its personal access tokens): a later seed forgets them."""
+        for simulator in self.simulators():
+            with simulator.lock:
+                tokens = list(getattr(simulator, "tokens", None) or {})
+            for token in tokens:
+                self.given.setdefault(token, "a token issued by %s" % simulator.name)
+
+    def secrets(self):
+        """{secret: description}: the simulators' credentials and issued tokens, and what the runs were given."""
+        found = {}
+        self.note_tokens()
+        for simulator in self.simulators():
+            secret_values(simulator.credentials(), SECRET_CREDENTIALS, "%s credentials" % simulator.name, found)
+        for value, place in self.given.items():
+            found.setdefault(value, place)
+        secrets = {}
+        for value, place in found.items():
+            for variant in (value, value.strip()):
+                if len(variant) >= MIN_SECRET_LENGTH:
+                    secrets.setdefault(variant, place)
+        return secrets
+
+    # --- check mode ---------------------------------------------------------------------------
+    def log_marks(self):
+        return [(simulator, len(simulator.requests())) for simulator in self.simulators()]
+
+    def check_no_changes(self, label, marks):
+        for simulator, mark in marks:
+            for entry in simulator.requests()[mark:]:
+                if entry.get("changing"):
+                    self.check_mode_changes.append("%s made a changing request to %s in check mode: %s %s (HTTP %s)" % (
+                        label, simulator.name, entry["method"], entry["path"], entry.get("status")))
+
+    # --- the scan -----------------------------------------------------------------------------
+    def places(self, tmp_path):
+        """(place, text) of everything the test produced."""
+        for label, result in self.outputs:
+            yield "stdout of %s" % label, result.stdout
+            yield "stderr of %s" % label, result.stderr
+        for simulator in self.simulators():
+            for index, entry in enumerate(simulator.requests()):
+                yield "request log of %s (entry %d)" % (simulator.name, index + 1), json.dumps(entry)
+        if tmp_path is not None:
+            for path in written_files(str(tmp_path), self.inputs):
+                with open(path, "rb") as handle:
+                    yield "file %s" % os.path.relpath(path, str(tmp_path)), handle.read().decode("utf-8", "replace")
+
+    def findings(self, tmp_path):
+        problems = list(self.check_mode_changes)
+        secrets = self.secrets()
+        for place, text in self.places(tmp_path):
+            for secret, source in secrets.items():
+                for form in set((secret, json.dumps(secret)[1:-1])):
+                    if form in text:
+                        line = text[:text.index(form)].count("\n") + 1
+                        problems.append("a secret (%s) is in the %s, line %d" % (source, place, line))
+                        break
+        return problems
+
+
+def written_files(root, inputs):
+    """The files under `root`, except the fixtures' inputs, archives and unchanged copies of repository files."""
+    for directory, _subdirs, files in os.walk(root):
+        for name in files:
+            path = os.path.join(directory, name)
+            if os.path.islink(path) or os.path.realpath(path) in inputs:
+                continue
+            if os.path.getsize(path) > MAX_SCANNED_FILE or is_repository_copy(root, path):
+                continue
+            yield path
+
+
+def is_repository_copy(root, path):
+    """A file identical to the repository file at the same place below an `identity/lifecycle` tree: the built
+    or installed collection's copy of a test's source (which names its own keys), not output of a run."""
+    parts = os.path.relpath(path, root).split(os.sep)
+    for index in range(len(parts) - 2):
+        if parts[index:index + 2] == ["identity", "lifecycle"]:
+            original = os.path.join(ROOT, *parts[index + 2:])
+            if os.path.isfile(original):
+                with open(original, "rb") as one, open(path, "rb") as other:
+                    return one.read() == other.read()
+    return False
+
+
+@pytest.fixture(autouse=True)
+def suite_guard(request):
+    """Fails the test when a secret it used shows in its output, its simulators' logs or its files, or
+    when a run in check mode made a changing request."""
+    guard = Guard()
+    yield guard
+    problems = guard.findings(request.node.funcargs.get("tmp_path"))
+    if problems:
+        pytest.fail("\n".join(problems), pytrace=False)
 
 
 @pytest.fixture
-def serve():
+def ansible(tmp_path, suite_guard):
+    return Ansible(str(tmp_path), guard=suite_guard)
+
+
+@pytest.fixture
+def serve(suite_guard):
     """Start simulators on free loopback ports; they are stopped after the test."""
     servers = []
 
     def start(simulator, **kwargs):
         server = SimServer(simulator, **kwargs).start()
         servers.append(server)
+        suite_guard.add_server(server)
         return server
 
     yield start
