@@ -13,7 +13,9 @@ the demo or Molecule, running in other processes, reach a simulator.
 
 from __future__ import annotations
 
+import collections
 import json
+import math
 import random
 import re
 import ssl
@@ -139,6 +141,12 @@ class Simulator:
         self.in_flight = 0
         self.max_in_flight = 0
         self.random = random.Random(0)
+        # Seconds every request takes before it is handled (a network round trip and server time).
+        self.latency = 0.0
+        # An enforced but unpublished limit: at most this many requests in any one-second window; the
+        # others are answered 429 with Retry-After, as a provider that publishes no limit may do.
+        self.enforced_limit = None
+        self._window = collections.deque()
 
     # --- to implement -------------------------------------------------------------------------
     def handle(self, request):
@@ -220,7 +228,37 @@ class Simulator:
         except BadRequest as exc:
             return exc.response
 
+    def configure_load(self, latency=None, enforced_limit=None):
+        """Set the per-request latency (seconds) and the enforced limit (requests per second, 0 for none)."""
+        with self.lock:
+            if latency is not None:
+                self.latency = max(0.0, float(latency))
+            if enforced_limit is not None:
+                self.enforced_limit = float(enforced_limit) or None
+                self._window.clear()
+
+    def _over_limit(self):
+        """Seconds until a request fits in the enforced limit's window, or None when it fits now."""
+        with self.lock:
+            if not self.enforced_limit:
+                return None
+            now = time.monotonic()
+            while self._window and self._window[0] <= now - 1.0:
+                self._window.popleft()
+            if len(self._window) >= self.enforced_limit:
+                return self._window[0] + 1.0 - now
+            self._window.append(now)
+            return None
+
     def _dispatch(self, request):
+        if self.latency:
+            time.sleep(self.latency)
+        wait = self._over_limit()
+        if wait is not None:
+            response = Response(429, {"error": "Too Many Requests"},
+                                headers={"Retry-After": str(max(1, int(math.ceil(wait))))})
+            self._record(request, 429, fault="enforced_limit")
+            return response
         fault = self._fault_for(request)
         action = fault.action if fault is not None else None
         if action == "delay":
@@ -266,6 +304,10 @@ class Simulator:
             return Response(201, {"faults": len(self.faults)})
         if action == "faults" and request.method == "DELETE":
             self.clear_faults()
+            return Response(204)
+        if action == "load" and request.method == "POST":
+            spec = request.json() or {}
+            self.configure_load(latency=spec.get("latency"), enforced_limit=spec.get("enforced_limit"))
             return Response(204)
         if action == "faults/seed" and request.method == "POST":
             self.seed_faults((request.json() or {}).get("seed", 0))
