@@ -14,6 +14,10 @@ named by the `standalone` setting, under `/identity` (a standalone Orchestrator)
   GET    api/User/users/{partitionGlobalId}  {"totalCount", "results"}; top (0..1000, default 10),
                                            skip, sortBy, sortOrder, searchTerm
 
+User names and e-mails compare as ASP.NET Identity compares them: composed (NFC), then upper-cased
+with .NET's invariant culture, one character to one (`ß` stays `ß`; NFC makes a Kelvin sign `K`);
+`searchTerm` matches a part of a name in that form, and two users cannot share a user name in it.
+
 Behaviour follows the provider notes: bearer tokens from the client credentials grant (checked
 client id, secret and scopes; `expires_in`; a `prt_id` claim unless `token_prt_id` is off) or
 personal access tokens (scopes not enforced for user tokens); 401 with `WWW-Authenticate` for a
@@ -27,13 +31,20 @@ The points the notes leave UNCONFIRMED are settings (seed keys, constructor keyw
   not_found: how an unknown user id is answered: "problem" (404 ProblemDetails, default),
       "bad_request" (400 IdentityResult "UserNotFound"), "envelope" (404 `{"StatusCode": 404,
       "StatusDescription": "NotFound", "Message": "Cannot resolve users=[...] in CIS"}`) or
-      "no_content" (DELETE answers 204; GET and PUT 404 ProblemDetails). A bulk delete naming an
-      unknown id is refused whole in the same shape, except with "no_content" (deletes the rest).
+      "no_content" (DELETE answers 204; GET and PUT 404 ProblemDetails) or "empty" (404 with no body,
+      as a route without a handler answers). A bulk delete naming an unknown id is refused whole in
+      the same shape, except with "no_content" (deletes the rest).
   retry_after: whether 429 answers carry `Retry-After` (default false).
   invalid_client_status: 400 (default) or 401 for a wrong client id or secret.
   scope_error_status: 403 (default) or 401 for a token without the needed scope.
   token_prt_id: whether client-credentials tokens carry `prt_id` (default true).
   bulk_delete_max: the most ids one bulk delete accepts (default: no limit).
+  protected_users: {user id: 403 or 409}: users the server refuses to delete (the last administrator,
+      say), alone or in a bulk delete.
+  delete_refusal: how such a refusal is answered: "status" (default: that status with a ProblemDetails
+      body; a bulk delete naming the user deletes nobody), "succeeded_false" (HTTP 200 with an
+      IdentityResult `{"succeeded": false, "errors": [...]}`; a bulk delete deletes nobody) or
+      "succeeded_false_partial" (the same answer, but a bulk delete deletes the other users).
 Faults beyond the base class: `token_url_html` (the token URL answers an HTML page with HTTP 200),
 `expire_tokens()` (every issued token expires now) and `expire_tokens_after(n)` (after n more API
 requests), also as `POST /_sim/uipath/expire-tokens` with `{"after": n}`.
@@ -49,6 +60,7 @@ import json
 import math
 import re
 import time
+import unicodedata
 import uuid
 from urllib.parse import parse_qs
 
@@ -64,11 +76,14 @@ UPDATABLE = ("name", "surname", "displayName", "email", "isActive", "bypassBasic
              "invitationAccepted")
 SORTABLE = ("id", "userName", "email", "emailConfirmed", "name", "surname", "displayName", "creationTime",
             "lastModificationTime", "lastLoginTime", "isActive", "type")
-NOT_FOUND_MODES = ("problem", "bad_request", "envelope", "no_content")
+NOT_FOUND_MODES = ("problem", "bad_request", "envelope", "no_content", "empty")
+DELETE_REFUSALS = ("status", "succeeded_false", "succeeded_false_partial")
 PROBLEM_TYPES = {
     400: "https://tools.ietf.org/html/rfc7231#section-6.5.1",
+    403: "https://tools.ietf.org/html/rfc7231#section-6.5.3",
     404: "https://tools.ietf.org/html/rfc7231#section-6.5.4",
     405: "https://tools.ietf.org/html/rfc7231#section-6.5.5",
+    409: "https://tools.ietf.org/html/rfc7231#section-6.5.8",
     415: "https://tools.ietf.org/html/rfc7231#section-6.5.13",
     429: "https://tools.ietf.org/html/rfc6585#section-4",
 }
@@ -82,6 +97,8 @@ DEFAULT_SETTINGS = {
     "scope_error_status": 403,
     "token_prt_id": True,
     "bulk_delete_max": None,
+    "protected_users": {},
+    "delete_refusal": "status",
     "token_url_html": False,
     "standalone": None,
 }
@@ -114,6 +131,24 @@ def identity_result(status, code, description):
 
 def oauth_error(status, error):
     return Response(status, {"error": error})
+
+
+def normalized(text):
+    """A name as ASP.NET Identity stores it for lookups: String.Normalize() (NFC), then
+    ToUpperInvariant(), which maps each code point to one (ICU's simple upper case; .NET keeps the
+    dotless i as it is)."""
+    return "".join(char if char == "\u0131" else simple_upper(char)
+                   for char in unicodedata.normalize("NFC", str(text)))
+
+
+def simple_upper(char):
+    upper = char.upper()
+    if len(upper) == 1:
+        return upper
+    # Python's upper() is the full mapping; where that expands, the simple mapping is the title-case
+    # letter when that is one character (Greek with ypogegrammeni), else none at all (ß stays ß).
+    title = char.title()
+    return title if len(title) == 1 else char
 
 
 def b64url(data):
@@ -159,8 +194,15 @@ class UiPathIdentitySimulator(Simulator):
                 for token, pat in (spec.get("personal_access_tokens") or {}).items():
                     self.tokens[token] = {"organization": name, "kind": "pat", "scopes": None,
                                           "expires": 0 if (pat or {}).get("expired") else None}
+                names = set()
                 for user in spec.get("users") or []:
-                    self._store_user(organization, dict(user))
+                    user = self._store_user(organization, dict(user))
+                    # The identity server keeps user names unique in their normalized form.
+                    name = normalized(user["userName"] or "")
+                    if name and name in names:
+                        raise ValueError("two users with the user name %r (as the identity server compares names)"
+                                         % user["userName"])
+                    names.add(name)
             if self.settings["standalone"] is None and self.organizations:
                 self.settings["standalone"] = next(iter(self.organizations))
 
@@ -172,6 +214,12 @@ class UiPathIdentitySimulator(Simulator):
                     raise ValueError("unknown UiPath simulator setting %r" % key)
                 if key == "not_found" and value not in NOT_FOUND_MODES:
                     raise ValueError("not_found must be one of %s" % ", ".join(NOT_FOUND_MODES))
+                if key == "delete_refusal" and value not in DELETE_REFUSALS:
+                    raise ValueError("delete_refusal must be one of %s" % ", ".join(DELETE_REFUSALS))
+                if key == "protected_users":
+                    if any(int(status) not in (403, 409) for status in value.values()):
+                        raise ValueError("protected_users maps user ids to 403 or 409")
+                    value = dict((user_id.lower(), int(status)) for user_id, status in value.items())
                 if key == "rate_limits":
                     value = dict(DEFAULT_SETTINGS["rate_limits"], **dict((method.upper(), limit)
                                                                          for method, limit in value.items()))
@@ -400,9 +448,20 @@ class UiPathIdentitySimulator(Simulator):
         if method == "DELETE":
             if user is None:
                 return self._unknown(user_id, method)
+            if user_id.lower() in self.settings["protected_users"]:
+                return self._refuse_delete([user_id])
             del organization["users"][user_id.lower()]
             return Response(204)
         return problem(405, "Method Not Allowed")
+
+    def _refuse_delete(self, user_ids):
+        """The answer for deleting protected users, in the configured shape."""
+        description = "User '%s' cannot be deleted." % "', '".join(user_ids)
+        if self.settings["delete_refusal"] == "status":
+            status = self.settings["protected_users"][user_ids[0].lower()]
+            return problem(status, "Forbidden" if status == 403 else "Conflict", detail=description)
+        return Response(200, {"succeeded": False, "errors": [{"code": "UserDeletionFailed",
+                                                              "description": description}]})
 
     def _unknown(self, user_ids, method):
         """The answer for an unknown user id, in the configured (UNCONFIRMED) shape."""
@@ -410,6 +469,8 @@ class UiPathIdentitySimulator(Simulator):
         mode = self.settings["not_found"]
         if mode == "no_content" and method == "DELETE":
             return Response(204)
+        if mode == "empty":
+            return Response(404)
         if mode == "bad_request":
             return identity_result(400, "UserNotFound", "User '%s' was not found." % ", ".join(ids))
         if mode == "envelope":
@@ -453,9 +514,9 @@ class UiPathIdentitySimulator(Simulator):
             return problem(400, "One or more validation errors occurred.",
                            errors={"top": ["The field top must be between 0 and %d." % MAX_TOP]})
         users = list(organization["users"].values())
-        term = (request.arg("searchTerm") or "").casefold()
+        term = normalized(request.arg("searchTerm") or "")
         if term:
-            users = [user for user in users if any(term in str(user.get(field) or "").casefold()
+            users = [user for user in users if any(term in normalized(user.get(field) or "")
                                                    for field in ("userName", "email", "name", "surname", "displayName"))]
         sort_by = dict((field.lower(), field) for field in SORTABLE).get((request.arg("sortBy") or "").lower())
         if sort_by:
@@ -496,6 +557,13 @@ class UiPathIdentitySimulator(Simulator):
         unknown = [one for one in ids if one.lower() not in organization["users"]]
         if unknown and self.settings["not_found"] != "no_content":
             return self._unknown(unknown, "DELETE")
+        protected = [one for one in ids if one.lower() in self.settings["protected_users"]]
+        if protected:
+            if self.settings["delete_refusal"] == "succeeded_false_partial":
+                for one in ids:
+                    if one not in protected:
+                        organization["users"].pop(one.lower(), None)
+            return self._refuse_delete(protected)
         for one in ids:
             organization["users"].pop(one.lower(), None)
         return Response(204)
