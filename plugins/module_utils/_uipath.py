@@ -22,9 +22,11 @@ import math
 import re
 import threading
 import time
-from urllib.parse import urlsplit
+import unicodedata
+from urllib.parse import unquote, urlsplit
 
 from ._http import (
+    AuthenticationError,
     InputError,
     NotFoundError,
     ProviderError,
@@ -34,15 +36,22 @@ from ._http import (
     response_json,
     status_error,
 )
-from ._lifecycle import UserDirectory, env, record_request_id
+from ._lifecycle import UserDirectory, confirm_gone, env, record_request_id
 
 PROVIDER = "UiPath Identity"
 DEFAULT_BASE_URL = "https://cloud.uipath.com"
 DEFAULT_SCOPE = "PM.User PM.User.Read PM.User.Write"
+# When an application is not granted all of the default scope, the smaller sets that are enough,
+# in order: PM.User alone, or the read and write scopes (DOC-SCOPE). An info module only reads.
+SCOPE_FALLBACKS = ("PM.User", "PM.User.Read PM.User.Write")
+READ_SCOPE_FALLBACK = "PM.User.Read"
 # The list endpoint documents `top` from 0 to 1000.
 PAGE_SIZE = 1000
 # The largest bulk delete is not documented; a refused chunk is split in halves (see apply).
 BULK_DELETE_SIZE = 50
+# Refusals of a bulk delete that may concern one user only (a vanished or protected user, too
+# many ids): the chunk is split in halves until each user has its own answer.
+SPLIT_STATUSES = (400, 403, 404, 409, 413)
 # Identity 429 answers are not documented to carry Retry-After; the quota is counted per 5-minute
 # window, so five retries a minute apart span a whole window.
 UNTOLD_RETRY_AFTER = 60.0
@@ -56,15 +65,18 @@ NOT_FOUND_TEXT = re.compile(r"(?i)not\s+found|does\s*n[o']t\s+exist|could\s*n[o'
                             r"|cannot\s+resolve|no\s+such\s+user|unknown\s+user")
 # A "not found" about these is a wrong URL or partition, never an absent user.
 NOT_ABOUT_A_USER = re.compile(r"(?i)partition|organi[sz]ation|tenant|group|route|endpoint")
+# The identity server's answer for a token without a needed scope: "Scope(s) '...' is(are) invalid".
+SCOPE_ERROR = re.compile(r"(?i)\bscope\(?s?\)?\b.*\binvalid|insufficient[_ ]scope")
+# No hint may put a word right after "client_secret:" or "access_token=": the redaction would mask it.
 TOKEN_HINTS = {
-    "invalid_client": "check client_id and client_secret: the App ID and App Secret of a confidential external "
-                      "application of this organization",
+    "invalid_client": "check client_id (the App ID) and client_secret (the App Secret) of a confidential "
+                      "external application of this organization",
     "invalid_scope": "check scope: every scope asked for must be granted to the external application as an "
                      "application scope",
     "unauthorized_client": "the external application may not use the client credentials grant; it must be a "
                            "confidential application with application scopes",
 }
-HINT_401 = ("the bearer token was refused: check client_id and client_secret, or that access_token is valid, "
+HINT_401 = ("the token was refused: check client_id and client_secret, or that access_token is valid, "
             "not expired and issued for this organization")
 HINT_403 = ("the credentials may not do this: an external application needs the PM.User scope (or PM.User.Read "
             "and PM.User.Write); a personal access token needs an organization administrator")
@@ -128,18 +140,84 @@ def chunked(items, size):
     return [items[start:start + size] for start in range(0, len(items), size)]
 
 
-def users_by_name(users, names):
-    """{name: [users]} where `userName` or `email` equals the name apart from case (each user once)."""
+def upper_invariant(text):
+    """Upper case as .NET's invariant culture gives it, one character to one (the simple mapping):
+    `ß` stays `ß`, the Kelvin sign stays itself, the dotless `ı` too; never full case folding."""
+    text = str(text)
+    if text.isascii():
+        return text.upper()
+    return "".join(_invariant_upper(char) for char in text)
+
+
+def _invariant_upper(char):
+    if char == "\u0131":
+        return char
+    upper = char.upper()
+    if len(upper) == 1:
+        return upper
+    # upper() is Unicode's full mapping. Where it expands, the one-character (simple) mapping is the
+    # title-case letter if that is one character (Greek with ypogegrammeni); otherwise there is none.
+    title = char.title()
+    return title if len(title) == 1 else char
+
+
+def name_key(text):
+    """A user name or e-mail as the identity server compares them (ASP.NET Identity's lookup
+    normalizer): composed (NFC), then upper-cased (upper_invariant). NFC makes the Kelvin sign K."""
+    return upper_invariant(unicodedata.normalize("NFC", str(text)))
+
+
+def lookalike_key(text):
+    """A looser form, only to warn: compatibility characters (NFKC), full case folding, `ı` as `i`."""
+    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", str(text)).casefold())
+    return folded.replace("\u0131", "i")
+
+
+def shown(text):
+    """A name quoted, with its escapes when it holds characters that look like others."""
+    return repr(text) if str(text).isascii() else "%r (%s)" % (text, ascii(text))
+
+
+def _matches(users, names, key):
+    """{name: [(user, field)]}: the users whose `userName` or `email` has the name's key, each once."""
     wanted = {}
     for name in names:
-        wanted.setdefault(str(name).casefold(), []).append(name)
-    result = dict((name, []) for name in names)
+        wanted.setdefault(key(name), []).append(name)
+    found = dict((name, []) for name in names)
     for user in users:
-        keys = set(str(user.get(field)).casefold() for field in ("userName", "email") if user.get(field))
-        for key in keys:
-            for name in wanted.get(key, ()):
-                if all(other.get("id") != user.get("id") for other in result[name]):
-                    result[name].append(user)
+        for field in ("userName", "email"):
+            for name in wanted.get(key(user[field]), ()) if user.get(field) else ():
+                if all(other.get("id") != user.get("id") for other, _field in found[name]):
+                    found[name].append((user, field))
+    return found
+
+
+def users_by_name(users, names):
+    """{name: [users]} where `userName` or `email` equals the name as UiPath compares names.
+
+    Two or more such users are returned all (the name is ambiguous). One user is taken only when
+    spelled as given, letter case aside; a name that only composition (NFC: a Kelvin sign for K)
+    makes equal, or that matches nobody but looks like a user's name or e-mail (full case folding,
+    NFKC), is an error naming them instead: which user is meant, or whether the leaver is gone, is
+    then a guess.
+    """
+    same = _matches(users, names, name_key)
+    result = dict((name, [user for user, _field in same[name]]) for name in names)
+    missing = [name for name in names if not same[name]]
+    near = _matches(users, missing, lookalike_key)
+    for name in names:
+        if len(same[name]) == 1:
+            user, field = same[name][0]
+            if upper_invariant(name) != upper_invariant(user[field]):
+                # Equal only once composed: the one user is not taken on that alone.
+                near[name] = same[name]
+        if near.get(name):
+            result[name] = ProviderError(PROVIDER, "user_name %s matches no user as spelled (letter case aside), but "
+                                         "looks like %s; nothing was done for it: give the exact user name or user_id"
+                                         % (shown(name), ", ".join(
+                                             "the %s %s of user %s" % ("user name" if field == "userName" else "e-mail",
+                                                                       shown(user[field]), user.get("id"))
+                                             for user, field in near[name])))
     return result
 
 
@@ -195,17 +273,20 @@ def error_details(body):
     return ("; ".join(parts) or None), (codes[0] if codes else None), request_id
 
 
-def is_user_not_found(status, body, message):
+def is_user_not_found(status, body, message, bare_404_is_user=False):
     """Whether an answer says "this user does not exist" (and nothing else).
 
     The status for an unknown user id is not documented: a 404 with a JSON body (ProblemDetails),
     a 400 whose message says the user was not found, or the `{"StatusCode": 404, ...,
-    "Message": "Cannot resolve users=[...]"}` envelope all count. A 404 without a JSON body is an
-    unknown route (a wrong URL), not an absent user.
+    "Message": "Cannot resolve users=[...]"}` envelope all count. A 404 with an empty body is an
+    unknown route (a wrong URL), unless `bare_404_is_user`: the caller knows that the identity
+    routes answer and that the request addressed one user.
     """
     message = message or ""
     if NOT_ABOUT_A_USER.search(message):
         return False
+    if body is None and status == 404 and bare_404_is_user:
+        return True
     if not isinstance(body, dict):
         return False
     if str(body.get("StatusCode", "")) == "404" or status == 404:
@@ -223,15 +304,32 @@ def www_authenticate_text(response):
     return None
 
 
-def parse_error(response):
-    """The typed error of an identity API answer, or None for a success."""
+class MissingScope(AuthenticationError):
+    """HTTP 403 because the token lacks a scope: the same for every user, so never split a bulk call for it."""
+
+
+def is_scope_error(response, message):
+    header = response.headers.get("WWW-Authenticate") or ""
+    return "insufficient_scope" in header or SCOPE_ERROR.search(message or "") is not None
+
+
+def parse_error(response, user_route=False):
+    """The typed error of an identity API answer, or None for a success.
+
+    `user_route`: the request addressed one user (`/api/User/{id}`) and the identity routes have
+    answered before, so that even a 404 with an empty body says this user does not exist.
+    """
     status = response.status_code
     body = response_json(response)
     message, code, request_id = error_details(body)
     if not message and status == 401:
         message = www_authenticate_text(response)
     message = message or body_excerpt(response)
-    not_found = is_user_not_found(status, body, message)
+    bare = not (response.text or "").strip()
+    not_found = is_user_not_found(status, body, message, bare_404_is_user=user_route and bare)
+    if status == 403 and is_scope_error(response, message):
+        return MissingScope(PROVIDER, "%s (%s)" % (message, HINT_403), status=status, code=code,
+                            request_id=request_id)
     if status == 401:
         message += " (%s)" % HINT_401
     elif status == 403:
@@ -368,6 +466,12 @@ class UiPathDirectory(UserDirectory):
         self.token_transport = None
         self.token_partition = None
         self._first_page = None
+        # The scope a token was granted for (the default scope may fall back to a smaller set).
+        self._scope = None
+        # Whether the identity routes have answered (a page of the user list was read).
+        self.routes_proven = False
+        # The organization's number of users when its list was last read.
+        self._listed_total = None
 
     # --- set-up -------------------------------------------------------------------------------
     def validate(self):
@@ -398,7 +502,7 @@ class UiPathDirectory(UserDirectory):
             raise InputError("give client_id and client_secret (UIPATH_CLIENT_ID, UIPATH_CLIENT_SECRET) of an "
                              "external application, or access_token (UIPATH_ACCESS_TOKEN)")
         # The documentation shows Content-Type on every call, GETs included.
-        self.make_transport(parse_error, auth=self.auth,
+        self.make_transport(self._parse_error, auth=self.auth,
                             headers={"Accept": "application/json", "Content-Type": "application/json"})
 
     def validate_user_id(self, user_id):
@@ -410,15 +514,53 @@ class UiPathDirectory(UserDirectory):
     def partition_global_id(self):
         return (self.module.params["partition_global_id"] or "").strip() or self.token_partition
 
+    def _parse_error(self, response):
+        return parse_error(response, user_route=self.routes_proven and self._is_user_route(response))
+
+    def _is_user_route(self, response):
+        """Whether the answered request addressed one user: `{identity base}/api/User/{GUID}`."""
+        url = getattr(getattr(response, "request", None), "url", None) or ""
+        path, base = unquote(urlsplit(url).path), unquote(urlsplit(self.users_url).path) + "/"
+        return path.startswith(base) and is_guid(path[len(base):])
+
+    def _scopes_to_try(self):
+        """The scope as given; for the default scope, also the smaller sets that are enough."""
+        scope = " ".join(self.module.params["scope"].split())
+        if self._scope or scope != DEFAULT_SCOPE:
+            return [self._scope or scope]
+        # The info module has no state: reading is all it needs.
+        reads_only = "state" not in self.module.params
+        return [scope] + list(SCOPE_FALLBACKS) + ([READ_SCOPE_FALLBACK] if reads_only else [])
+
     def _fetch_token(self):
+        scopes = self._scopes_to_try()
+        for scope in scopes:
+            try:
+                answer = self._request_token(scope)
+            except ProviderError as exc:
+                if exc.code == "invalid_scope" and scope != scopes[-1]:
+                    continue
+                if exc.code == "invalid_scope" and len(scopes) > 1:
+                    exc.message += ("; the default scope and the smaller sets that are enough were each refused: %s"
+                                    % ", ".join("'%s'" % one for one in scopes))
+                raise
+            if scope != scopes[0]:
+                self.module.warn("the token request for the default scope '%s' was refused (invalid_scope): the "
+                                 "external application is not granted all of it; the token was requested with "
+                                 "'%s' instead (set scope: %s to ask for it at once)" % (scopes[0], scope, scope))
+            self._scope = scope
+            return answer
+
+    def _request_token(self, scope):
         params = self.module.params
         url = self.identity_url + "/connect/token"
+        # A token request changes nothing at the provider, although it is a POST.
         response = self.token_transport.request("POST", url, data={
             "grant_type": "client_credentials",
             "client_id": params["client_id"].strip(),
             "client_secret": params["client_secret"],
-            "scope": " ".join(params["scope"].split()),
-        }, headers={"Accept": "application/json"})
+            "scope": scope,
+        }, headers={"Accept": "application/json"}, changing=False)
         try:
             token, lifetime = read_token(response, url)
         except ProviderError as exc:
@@ -494,6 +636,10 @@ class UiPathDirectory(UserDirectory):
         if not isinstance(page.get("results"), list):
             raise ProviderError(PROVIDER, "the user list has no results array", status=response.status_code,
                                 method="GET", url=url)
+        self.routes_proven = True
+        total = page.get("totalCount")
+        if isinstance(total, int) and not isinstance(total, bool):
+            self._listed_total = total
         return page
 
     def _take_first_page(self):
@@ -501,7 +647,15 @@ class UiPathDirectory(UserDirectory):
         return page if page is not None else self._fetch_page(0, PAGE_SIZE)
 
     def _list_all(self, first=None):
-        """Every user of the organization, page by page.
+        """Every user of the organization, page by page (see _read_list)."""
+        users, consistent = self._read_list(first)
+        if not consistent:
+            self.module.warn("the organization's users changed while they were listed (twice); a user added or "
+                             "removed at the same time may have been missed")
+        return users
+
+    def _read_list(self, first=None):
+        """(every user of the organization, whether the reading was consistent).
 
         If the total changes while the pages are read (someone else adds or deletes users), the
         offsets move and a user could be skipped, so the list is read once more.
@@ -525,10 +679,8 @@ class UiPathDirectory(UserDirectory):
                 page = self._fetch_page(listed, PAGE_SIZE)
             complete = pages_left(total, 0) is None or len(users) == total
             if len(totals) == 1 and complete:
-                return list(users.values())
-        self.module.warn("the organization's users changed while they were listed (twice); a user added or "
-                         "removed at the same time may have been missed")
-        return list(users.values())
+                return list(users.values()), True
+        return list(users.values()), False
 
     def get_user(self, user_id):
         url = self._user_url(user_id)
@@ -555,7 +707,7 @@ class UiPathDirectory(UserDirectory):
         return dict((user_id, found.get(str(user_id).strip().lower())) for user_id in user_ids)
 
     def lookup_names(self, user_names):
-        """All names from one read of the user list, matched exactly apart from case.
+        """All names from one read of the user list, matched as UiPath compares them (see users_by_name).
 
         `searchTerm` is never used: its matching rules are not documented, so only the full list
         proves that a name matches nobody, or only one user.
@@ -599,22 +751,31 @@ class UiPathDirectory(UserDirectory):
         }
 
     # --- changes ------------------------------------------------------------------------------
-    def delete_user(self, user):
-        response = self.transport.request("DELETE", self._user_url(user["id"]))
+    def _refusal(self, response, method, url):
+        """The error of a 2xx answer whose IdentityResult says `succeeded: false`, else None."""
+        body = response_json(response)
+        if not (isinstance(body, dict) and body.get("succeeded") is False):
+            return None
+        message, code, request_id = error_details(body)
+        message = self.redact(message or "the server answered succeeded: false without a reason")
+        cls = NotFoundError if is_user_not_found(400, body, message) else ProviderError
+        return cls(PROVIDER, message, status=response.status_code, code=code, request_id=request_id,
+                   method=method, url=url)
+
+    def _change(self, method, url, json=None):
+        """A changing request to one user: a refusal inside a 2xx answer is an error too."""
+        response = self.transport.request(method, url, json=json)
+        refused = self._refusal(response, method, url)
+        if refused is not None:
+            raise refused
         return trace_id(response_json(response))
+
+    def delete_user(self, user):
+        return self._change("DELETE", self._user_url(user["id"]))
 
     def set_enabled(self, user, enabled):
         """PUT with `isActive` alone: every other attribute stays as it is."""
-        url = self._user_url(user["id"])
-        response = self.transport.request("PUT", url, json={"isActive": bool(enabled)})
-        body = response_json(response)
-        if isinstance(body, dict) and body.get("succeeded") is False:
-            message, code, request_id = error_details(body)
-            message = self.redact(message or "the update did not succeed")
-            cls = NotFoundError if is_user_not_found(400, body, message) else ProviderError
-            raise cls(PROVIDER, message, status=response.status_code, code=code, request_id=request_id,
-                      method="PUT", url=url)
-        return trace_id(body)
+        return self._change("PUT", self._user_url(user["id"]), json={"isActive": bool(enabled)})
 
     def apply(self, entries):
         """Several deletions go to the bulk `DELETE /api/User`, BULK_DELETE_SIZE users a call."""
@@ -623,31 +784,95 @@ class UiPathDirectory(UserDirectory):
             return
         self.run(chunked(entries, BULK_DELETE_SIZE), self._delete_together)
 
-    def _delete_together(self, entries):
+    def _delete_together(self, entries, settled=False):
+        """One bulk delete; when it is refused, split in halves until each user has its own answer.
+
+        A chunk of n costs at most 2n - 1 DELETEs. When the call may have been carried out although
+        it failed (a lost answer, or `succeeded: false`), each user is marked so that a later "not
+        found" counts as deleted by this run; if one read of the user list costs fewer requests than
+        splitting, the list says at once who is gone.
+        """
         if len(entries) == 1:
             self.run_steps(entries[0])
             return
+        request_id = None
         try:
             response = self.transport.request("DELETE", self.users_url, json={
                 "partitionGlobalId": self.partition_global_id,
                 "userIds": [self.user_id_of(entry.user) for entry in entries],
             })
         except ProviderError as exc:
-            if isinstance(exc, NotFoundError) or exc.status in (400, 404, 413):
-                # A user deleted meanwhile, a refused id or too many ids: halve until each part
-                # goes through, so that only the users concerned get the answer.
-                middle = len(entries) // 2
-                self._delete_together(entries[:middle])
-                self._delete_together(entries[middle:])
-            else:
-                for entry in entries:
-                    entry.fail(exc)
+            error = exc
+            lost = exc.lost_answer
+        else:
+            request_id = trace_id(response_json(response))
+            error = self._refusal(response, "DELETE", self.users_url)
+            lost = None
+            if error is not None and not isinstance(error, NotFoundError):
+                # How much of a refused bulk call was carried out is not said ("not found" is about a
+                # user who was gone before, as with a 404).
+                lost = {"message": "the bulk delete answered HTTP %s with succeeded: false (%s)"
+                                   % (error.status, error.message), "request_id": error.request_id}
+        if error is None:
+            for entry in entries:
+                entry.changed = True
+                entry.actions.extend(step.description for step in entry.steps)
+                record_request_id(entry, request_id)
             return
-        request_id = trace_id(response_json(response))
+        split = self._worth_splitting(error)
+        if lost:
+            for entry in entries:
+                entry.lost_answer = entry.lost_answer or lost
+            remaining = None if settled else self._settle(entries)
+            settled = True
+            if remaining is not None and len(remaining) < len(entries):
+                # The call deleted some users, and may have been refused because of them: the others
+                # are tried together again (or fail as it did, when the failure is not about users).
+                if split and remaining:
+                    self._delete_together(remaining, settled=True)
+                elif not split:
+                    for entry in remaining:
+                        entry.fail(error)
+                return
+        if split:
+            middle = len(entries) // 2
+            self._delete_together(entries[:middle], settled)
+            self._delete_together(entries[middle:], settled)
+            return
         for entry in entries:
-            entry.changed = True
-            entry.actions.extend(step.description for step in entry.steps)
-            record_request_id(entry, request_id)
+            entry.fail(error)
+
+    @staticmethod
+    def _worth_splitting(error):
+        """Whether a refused bulk call may concern some of its users only (a vanished, protected or
+        refused user, too many ids), never the caller (a missing scope, a bad token, throttling)."""
+        if isinstance(error, MissingScope) or error.retryable:
+            return False
+        return isinstance(error, NotFoundError) or error.status in SPLIT_STATUSES or 200 <= (error.status or 0) < 300
+
+    def _settle(self, entries):
+        """After a bulk delete that may have been carried out: record the users now gone as deleted by
+        this run, and return the others; None when reading the list costs more than splitting or fails."""
+        pages = pages_left(self._listed_total, 0)
+        if pages is None or pages >= len(entries):
+            return None
+        try:
+            users, consistent = self._read_list()
+        except ProviderError:
+            return None
+        if not consistent:
+            # A user skipped by moving offsets would look deleted.
+            return None
+        present = index_by_id(users)
+        remaining = []
+        for entry in entries:
+            if str(self.user_id_of(entry.user)).lower() in present:
+                # Still there after the call: it did not delete this user.
+                entry.lost_answer = None
+                remaining.append(entry)
+            else:
+                confirm_gone(entry, entry.steps[-1].description, entry.lost_answer)
+        return remaining
 
 
 def index_by_id(users):

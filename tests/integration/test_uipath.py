@@ -18,6 +18,11 @@ CLIENT_ID = "3b0c6f1e-8a4d-4e2b-9c7f-5d1a2e3f4b60"
 SECRET = "uipath-test-secret-Qz8vK3mP"
 READER_ID = "9e8d7c6b-5a49-4382-a716-0f1e2d3c4b5a"
 READER_SECRET = "uipath-reader-secret-Lw4nT7sB"
+# Granted what UiPath's getting-started guide grants: PM.User and PM.User.Write, not PM.User.Read.
+GUIDE_ID = "5f4e3d2c-1b0a-4998-8776-655443322110"
+GUIDE_SECRET = "uipath-guide-secret-Rt6yU1oP"
+INVALID_CLIENT_HINT = ("check client_id (the App ID) and client_secret (the App Secret) of a confidential external "
+                       "application of this organization")
 PAT = "rt_test_personal_access_token_9XyW"
 EXPIRED_PAT = "rt_test_expired_token_3PvQ"
 MODULE = "identity.lifecycle.uipath_user"
@@ -57,7 +62,8 @@ def make(serve, extra_users=(), **settings):
     simulator = UiPathIdentitySimulator({ORG: {
         "partition_global_id": PARTITION,
         "clients": {CLIENT_ID: {"secret": SECRET, "scopes": ["PM.User", "PM.User.Read", "PM.User.Write"]},
-                    READER_ID: {"secret": READER_SECRET, "scopes": ["PM.User.Read"]}},
+                    READER_ID: {"secret": READER_SECRET, "scopes": ["PM.User.Read"]},
+                    GUIDE_ID: {"secret": GUIDE_SECRET, "scopes": ["PM.User", "PM.User.Write"]}},
         "personal_access_tokens": {PAT: {}, EXPIRED_PAT: {"expired": True}},
         "users": copy.deepcopy(STAFF) + list(extra_users),
     }}, **settings)
@@ -283,12 +289,15 @@ def test_credentials_and_token_url_errors_are_clear(ansible, uipath):
         "wrong secret", "scope not granted", "read-only app deletes", "expired token", "provider error with trace id",
         "html token url"))
     assert "POST %s/acme/identity_/connect/token answered HTTP 400 (invalid_client)" % server.url in msg["wrong secret"]
-    assert "check client_id and client_secret" in msg["wrong secret"]
+    # The hint reaches the user whole: no part of it looks like a secret to the redaction.
+    assert "(%s)" % INVALID_CLIENT_HINT in msg["wrong secret"] and "********" not in msg["wrong secret"]
     assert "(invalid_scope)" in msg["scope not granted"] and "check scope" in msg["scope not granted"]
     assert "answered HTTP 403" in msg["read-only app deletes"]
     assert "Expect to have 'PM.User' or 'PM.User.Write'" in msg["read-only app deletes"]
     assert "answered HTTP 401" in msg["expired token"] and "The token expired" in msg["expired token"]
-    assert "access_token is valid, not expired" in msg["expired token"]
+    assert ("(the token was refused: check client_id and client_secret, or that access_token is valid, not expired and "
+            "issued for this organization)") in msg["expired token"]
+    assert "********" not in msg["expired token"]
     assert "userId: The user is protected. [request id 00-feedc0de-01-00]" in msg["provider error with trace id"]
     assert result.task("provider error with trace id")["users"][0]["error"]["request_id"] == "00-feedc0de-01-00"
     assert "the token URL answered an HTML page instead of JSON" in msg["html token url"]
@@ -309,7 +318,7 @@ def test_secrets_never_show_even_at_vvvv(ansible, uipath):
     ]
     result = ansible.tasks(tasks, module_defaults=defaults(server), verbosity=4, callback="default")
     assert result.returncode == 0, result.output
-    assert "invalid_client" in result.output and "check client_id and client_secret" in result.output
+    assert "invalid_client" in result.output and INVALID_CLIENT_HINT in result.output
     issued = [token for token, spec in simulator.tokens.items() if spec["kind"] == "client"]
     assert len(issued) == 1
     for secret in [wrong, SECRET, PAT] + issued:
@@ -358,8 +367,8 @@ def test_personal_access_token_standalone_route_and_partition_rules(ansible, uip
 
 def test_every_documented_not_found_answer_means_already_absent(ansible, serve):
     """The answer for an unknown user is undocumented: each possible shape, switched between tasks."""
-    modes = {"bad_request": (104, 105), "envelope": (106, 107), "no_content": (108, 109)}
-    simulator, server = make(serve, extra_users=leavers(10, start=100))
+    modes = {"bad_request": (104, 105), "envelope": (106, 107), "no_content": (108, 109), "empty": (110, 111)}
+    simulator, server = make(serve, extra_users=leavers(12, start=100))
     tasks = []
     for mode, (first, second) in modes.items():
         ghost = person(first + 50, "ghost%d@example.com" % first)
@@ -383,15 +392,18 @@ def test_every_documented_not_found_answer_means_already_absent(ansible, serve):
         if mode == "no_content":
             # The server deletes what exists and answers 204 for all: it says nothing about the ghost.
             assert vanished["msg"] == "deleted: 3"
-            assert deletes[-1:] == [(BULK, 204)]
+            assert deletes[:1] == [(BULK, 204)]
+            deletes = deletes[1:]
             continue
+        # "empty": a 404 with no body at all, which means "no such user" only because the identity
+        # routes had answered (the preflight read the list) and the request addressed one user.
         status = 400 if mode == "bad_request" else 404
         assert [user["msg"] for user in vanished["users"]] == ["deleted", "deleted", "already absent"]
         # Refused whole, the call is halved until the vanished user has its own answer.
         assert deletes[:5] == [(BULK, status), (BULK + "/" + uid(first), 204), (BULK, status),
                                (BULK + "/" + uid(second), 204), (BULK + "/" + uid(first + 50), status)]
         deletes = deletes[5:]
-    assert not {uid(number) for number in range(104, 110)} & {user["id"] for user in simulator.users()}
+    assert not {uid(number) for number in range(104, 112)} & {user["id"] for user in simulator.users()}
 
 
 def test_bad_values_fail_before_any_request(ansible, uipath):
@@ -487,3 +499,146 @@ def test_throttled_requests_wait_for_the_window(ansible, serve):
     assert "were retried (429:" in " ".join(read["warnings"])
     statuses = [entry["status"] for entry in simulator.requests("GET")]
     assert statuses.count(429) >= 1 and statuses.count(200) == 4
+
+
+# --- issue 9 --------------------------------------------------------------------------------------
+
+def test_names_compare_as_uipath_does_and_look_alikes_fail_loudly(ansible, serve):
+    """Finding 3: full case folding deleted straße for "strasse" and kate for a Kelvin-sign "kate"."""
+    simulator, server = make(serve, extra_users=[
+        person(20, "stra\u00dfe@example.com"), person(21, "kate@example.com", user_name="kate")])
+    tasks = [
+        {"name": "look-alikes", MODULE: {"user_name": ["strasse@example.com", "\u212aate", "ivy.novak@example.com"],
+                                         "state": "absent"}, "ignore_errors": True},
+        {"name": "look-alike info", INFO: {"user_name": ["\u212aate"]}, "ignore_errors": True},
+        {"name": "exact names", MODULE: {"user_name": ["STRA\u00dfE@Example.com", "KATE"], "state": "absent"}},
+    ]
+    result = ansible.tasks(tasks, module_defaults=defaults(server))
+    look_alikes = result.task("look-alikes")
+    assert look_alikes["failed"] is True
+    strasse, kelvin, ivy = look_alikes["users"]
+    assert strasse["failed"] is True and strasse["changed"] is False
+    assert "user_name 'strasse@example.com' matches no user as spelled" in strasse["msg"]
+    assert "'stra\u00dfe@example.com' ('stra\\xdfe@example.com') of user %s" % uid(20) in strasse["msg"]
+    assert "give the exact user name or user_id" in strasse["msg"]
+    assert kelvin["failed"] is True and "the user name 'kate' of user %s" % uid(21) in kelvin["msg"]
+    assert "'\\u212aate'" in kelvin["msg"]
+    assert (ivy["changed"], ivy["msg"]) == (True, "deleted")
+    assert "2 of 3 users failed" in look_alikes["msg"]
+    assert "matches no user as spelled" in result.task("look-alike info")["msg"]
+    exact = result.task("exact names")
+    assert [(user["user_id"], user["msg"]) for user in exact["users"]] == [(uid(20), "deleted"), (uid(21), "deleted")]
+    # Only the exact names were deleted, each by its own task.
+    assert [(entry["path"], entry["status"]) for entry in changing_requests(simulator)] == [
+        (BULK + "/" + uid(5), 204), (BULK, 204)]
+
+
+def test_a_refused_user_fails_alone_and_a_2xx_refusal_is_no_success(ansible, serve):
+    """Finding 8: one refused user failed the whole chunk; `succeeded: false` in a 200 counted as deleted."""
+    batch = leavers(20)
+    simulator, server = make(serve, extra_users=batch, protected_users={uid(105): 409})
+    names = [user["email"] for user in batch]
+    tasks = [
+        {"name": "batch", MODULE: {"user_name": names, "state": "absent"}, "ignore_errors": True},
+        {"name": "batch again", MODULE: {"user_name": names, "state": "absent"}, "ignore_errors": True},
+    ]
+    result = ansible.tasks(tasks, module_defaults=defaults(server))
+    first = result.task("batch")
+    refused = [user for user in first["users"] if user.get("failed")]
+    assert [user["user_id"] for user in refused] == [uid(105)]
+    assert refused[0]["error"]["status"] == 409 and "User '%s' cannot be deleted." % uid(105) in refused[0]["msg"]
+    assert first["msg"].startswith("1 of 20 users failed (leaver105@example.com)")
+    assert sum(user["changed"] for user in first["users"]) == 19
+    again = result.task("batch again")
+    assert [user["user_id"] for user in again["users"] if user.get("failed")] == [uid(105)]
+    assert again["changed"] is False
+    deletes = simulator.requests("DELETE")
+    # First run: one bulk call refused, then halved toward the refused user, far fewer than 2n - 1
+    # calls; second run: the refused user alone.
+    assert len(deletes) <= 2 * 5 + 1 + 1
+    assert [entry["status"] for entry in deletes if entry["path"] == BULK + "/" + uid(105)] == [409, 409]
+
+    simulator.configure(protected_users={uid(2): 403}, delete_refusal="succeeded_false")
+    result = ansible.tasks([{"name": "answered 200", MODULE: {
+        "user_name": ["dana.lee@example.com", "omar.haddad@example.com", "mei.chen@example.com"], "state": "absent"},
+        "ignore_errors": True}], module_defaults=defaults(server))
+    answered = result.task("answered 200")
+    assert [(user["user_id"], user["changed"], bool(user.get("failed"))) for user in answered["users"]] == [
+        (uid(1), True, False), (uid(2), False, True), (uid(3), True, False)]
+    assert "User '%s' cannot be deleted." % uid(2) in answered["users"][1]["msg"]
+    assert "omar.haddad@example.com" in emails(simulator) and "dana.lee@example.com" not in emails(simulator)
+    assert [user["id"] for user in simulator.users() if user["id"] in (uid(105), uid(2))] == [uid(2), uid(105)]
+
+
+def test_the_default_scope_falls_back_to_what_the_application_is_granted(ansible, uipath):
+    """Finding 9: the default scope asked for PM.User.Read too and got invalid_scope from the guide's app."""
+    simulator, server = uipath
+    guide = {"client_id": GUIDE_ID, "client_secret": GUIDE_SECRET}
+    tasks = [
+        {"name": "default scope", MODULE: dict(guide, user_name=["dana.lee@example.com", "omar.haddad@example.com"],
+                                               state="absent")},
+        {"name": "scope as given", MODULE: dict(guide, user_id=[uid(3)], state="absent",
+                                                scope="PM.User.Read PM.User.Write"), "ignore_errors": True},
+        {"name": "read-only info", INFO: {"user_id": [uid(4)], "client_id": READER_ID, "client_secret": READER_SECRET}},
+    ]
+    result = ansible.tasks(tasks, module_defaults=defaults(server))
+    default = result.task("default scope")
+    assert default["msg"] == "deleted: 2"
+    assert any("default scope 'PM.User PM.User.Read PM.User.Write' was refused (invalid_scope)" in warning
+               and "requested with 'PM.User' instead" in warning for warning in default["warnings"])
+    given = result.task("scope as given")
+    assert given["failed"] is True and "(invalid_scope)" in given["msg"] and "check scope" in given["msg"]
+    assert "were each refused" not in given["msg"]
+    info = result.task("read-only info")
+    assert [user["id"] for user in info["users"]] == [uid(4)]
+    assert any("requested with 'PM.User.Read' instead" in warning for warning in info["warnings"])
+    assert [(request["client_id"], request["scope"]) for request in simulator.token_requests] == [
+        (GUIDE_ID, "PM.User PM.User.Read PM.User.Write"), (GUIDE_ID, "PM.User"),
+        (GUIDE_ID, "PM.User.Read PM.User.Write"),
+        (READER_ID, "PM.User PM.User.Read PM.User.Write"), (READER_ID, "PM.User"),
+        (READER_ID, "PM.User.Read PM.User.Write"), (READER_ID, "PM.User.Read")]
+    assert "mei.chen@example.com" in emails(simulator) and "dana.lee@example.com" not in emails(simulator)
+    assert GUIDE_SECRET not in result.output
+
+
+def test_a_bare_404_is_an_absent_user_only_after_the_routes_answered(ansible, uipath):
+    """Finding 9: a 404 with no body on /api/User/{id} was always a wrong URL."""
+    simulator, server = uipath
+    pat = {"access_token": PAT, "client_id": "", "client_secret": ""}
+    tasks = [
+        set_simulator(server, not_found="empty"),
+        {"name": "after the list answered", MODULE: {"user_id": [uid(99)], "state": "absent"}},
+        {"name": "nothing proven", MODULE: dict(pat, user_id=[uid(99)], state="absent"), "ignore_errors": True},
+    ]
+    result = ansible.tasks(tasks, module_defaults=defaults(server))
+    proven = result.task("after the list answered")
+    assert (proven["changed"], proven["users"][0]["msg"]) == (False, "already absent")
+    unproven = result.task("nothing proven")
+    assert unproven["failed"] is True and unproven["users"][0]["failed"] is True
+    assert "answered HTTP 404" in unproven["msg"] and "check base_url and organization, or identity_url" in unproven["msg"]
+    assert [entry["path"].split("?")[0] for entry in simulator.requests("GET")] == [
+        "/acme/identity_/api/User/users/" + PARTITION, BULK + "/" + uid(99), BULK + "/" + uid(99)]
+
+
+def test_a_bulk_delete_whose_answer_was_lost_is_reported_as_done(ansible, serve):
+    """Lost answers: the bulk delete was carried out, its answer lost; the retry finds the users gone."""
+    batch = leavers(12)
+    simulator, server = make(serve, extra_users=batch)
+    simulator.add_fault(action="process_then_respond", method="DELETE", path=r"/api/User$", status=502, times=1,
+                        body={"title": "Bad Gateway", "status": 502})
+    names = [user["email"] for user in batch]
+    tasks = [
+        {"name": "offboard", MODULE: {"user_name": names, "state": "absent"}},
+        {"name": "again", MODULE: {"user_name": names, "state": "absent"}},
+    ]
+    result = ansible.tasks(tasks, module_defaults=defaults(server))
+    assert result.returncode == 0, result.output
+    offboard = result.task("offboard")
+    assert offboard["changed"] is True
+    assert all(user["changed"] and user["actions"] == ["deleted"] for user in offboard["users"])
+    assert all(user["msg"].startswith("deleted (confirmed after a retry") for user in offboard["users"])
+    assert result.task("again")["changed"] is False
+    assert not {user["id"] for user in batch} & {user["id"] for user in simulator.users()}
+    # The carried-out call, its retry (404: all gone), one read of the list; nothing deleted one by one.
+    assert [(entry["path"], entry["status"], entry.get("fault")) for entry in simulator.requests("DELETE")] == [
+        (BULK, 204, "process_then_respond"), (BULK, 404, None)]
