@@ -50,6 +50,10 @@ options:
     description:
       - The space-separated scopes asked for with the client credentials. Each must be granted to the
         external application as an application scope.
+      - With the default value, when the token server answers C(invalid_scope) (the application is not
+        granted all three), the token is asked for with C(PM.User), then C(PM.User.Read PM.User.Write)
+        (and, for the info module, C(PM.User.Read)), and a warning names the scope that was used.
+      - Any other value is sent as given; C(invalid_scope) then fails the task.
       - If not set, the environment variable E(UIPATH_SCOPE) is used.
     type: str
     default: PM.User PM.User.Read PM.User.Write
@@ -84,10 +88,12 @@ notes:
     60 seconds. Other clients of the same organization count against the same quota.
   - Users are found with as few requests as possible. Names, several ids and O(user_id)-less info reads
     page through the organization's user list (1000 users a GET); one id is read with one GET. Names are
-    compared exactly, apart from case, with C(userName) and C(email); the server's C(searchTerm) is not used.
+    compared with C(userName) and C(email) as the identity server compares them (upper-cased one character
+    to one, never full case folding); the server's C(searchTerm) is not used.
   - Before any user is looked up, the token is fetched and (when the organization GUID is known) the first
     page of users is read, so that a wrong URL, credentials or O(partition_global_id) fails the task instead
-    of making every user look already absent.
+    of making every user look already absent. Only after that page answered does an empty HTTP 404 for
+    one user (C(/api/User/{userId})) mean that the user does not exist; before, it is a wrong URL.
   - User ids are GUIDs; any other O(user_id) fails before a request is sent.
 seealso:
   - name: UiPath Platform Management API, User

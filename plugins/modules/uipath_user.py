@@ -14,12 +14,22 @@ description:
     identity server) to O(state), through the identity server's Platform Management user API.
   - V(absent) deletes the user from the organization. One user is deleted with C(DELETE /api/User/{userId});
     several are deleted together with the bulk C(DELETE /api/User) (body C(partitionGlobalId) and C(userIds)),
-    50 users a call. If a bulk call is refused (for example because one of the users was deleted meanwhile),
-    it is split in halves until every user has its own answer. Deleting cannot be undone through the API.
+    50 users a call. If a bulk call is refused for what may concern some of its users only (HTTP 400, 403,
+    404, 409 or 413, or a 2xx answer saying C(succeeded) false), it is split in halves until every user has
+    its own answer, so that only a refused user fails, with UiPath's error; a chunk of n users costs at most
+    2n-1 calls. A missing scope is never split. Deleting cannot be undone through the API.
+  - When an answer was lost (a 5xx, a timeout or a dropped connection after the server may have acted) and
+    the users then turn out to be gone, they are reported as deleted by this task, with the message
+    C(deleted (confirmed after a retry ...)); one read of the user list settles a bulk call when that costs
+    fewer requests than splitting it.
   - V(disabled) and V(enabled) send C(PUT /api/User/{userId}) with C(isActive) alone, only when it differs,
     so that no other attribute of the user changes.
-  - O(user_name) matches the user's C(userName) or C(email), exactly apart from case, in the organization's
-    user list. A name that matches two users (one's user name is the other's e-mail) fails for that user.
+  - O(user_name) matches the user's C(userName) or C(email) in the organization's user list as the identity
+    server compares names, upper-cased one character to one (C(ß) stays C(ß); never full case folding).
+    A name that matches two users (one's user name is the other's e-mail) fails for that user. A name that
+    matches nobody so, but looks like a user's name (equal under full case folding or Unicode compatibility,
+    such as C(strasse) for C(straße) or a Kelvin sign for C(K)), fails for that user naming the look-alike,
+    instead of being reported as already absent.
 author:
   - identity.lifecycle contributors (@identity-lifecycle)
 extends_documentation_fragment:

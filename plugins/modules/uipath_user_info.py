@@ -12,7 +12,8 @@ version_added: 0.1.0
 description:
   - Returns users of a UiPath organization as the identity server's user objects (C(UserDto)).
   - By O(user_id) (one id with C(GET /api/User/{userId}); several through the user list), by O(user_name)
-    (C(userName) or C(email), exact apart from case), or, with neither, every user, paged through
+    (C(userName) or C(email), compared as the identity server compares names; a name that only looks like
+    a user's name fails naming it), or, with neither, every user, paged through
     C(GET /api/User/users/{partitionGlobalId}) 1000 users at a time.
   - C(type) is returned as the server sends it (the live API sends numbers, C(0) for a user).
   - Never changes anything.
