@@ -2,7 +2,7 @@
 # Copyright (c) identity.lifecycle contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""Benchmark: one alibaba_cloudsso_user task offboarding 100 users with force, against the simulator.
+"""Benchmark: one alibaba_cloudsso_user task offboarding 100 users by name with force, against the simulator.
 
 Every user has an MFA device, a group membership and a direct access assignment, so each one costs
 the full sequence. Prints the wall time of the ansible-playbook run, the requests per CloudSSO
@@ -15,31 +15,13 @@ a Python that has ansible-core and requests:
 from __future__ import annotations
 
 import argparse
-import collections
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
-from simulators.alibaba import AlibabaCloudSsoSimulator  # noqa: E402  pylint: disable=wrong-import-position
-from tests.benchmarks.harness import busiest_second, print_failure, run_module_task  # noqa: E402  pylint: disable=wrong-import-position
-
-DIRECTORY = "d-00bench0directory"
-KEY_ID = "LTAI5tBenchKey0000001"
-SECRET = "bench-secret-0123456789"
-
-
-def seed(count, throttle, task_delay, conflict_lag):
-    users = [{"UserId": "u-00bench%04d" % number, "UserName": "leaver%04d@example.com" % number,
-              "mfa_devices": [{"DeviceId": "mfa-00bench%04d" % number}], "groups": ["engineering"],
-              "access_assignments": [{"access_configuration": "ReadOnly", "target_id": str(100000 + number)}]}
-             for number in range(count)]
-    return AlibabaCloudSsoSimulator({
-        "access_keys": [{"access_key_id": KEY_ID, "access_key_secret": SECRET}],
-        "directories": [{"DirectoryId": DIRECTORY,
-                         "access_configurations": [{"AccessConfigurationName": "ReadOnly"}],
-                         "groups": [{"GroupName": "engineering"}], "users": users}],
-    }, throttle_rate=throttle, task_delay=task_delay, conflict_lag=conflict_lag)
+from tests.benchmarks.harness import LogFigures, print_failure, run_module_task  # noqa: E402  pylint: disable=wrong-import-position
+from tests.benchmarks.providers import Alibaba  # noqa: E402  pylint: disable=wrong-import-position
 
 
 def main(argv=None):
@@ -52,26 +34,24 @@ def main(argv=None):
                         help="seconds DeleteUser still answers DeletionConflict.User.AccessAssigment after the task")
     args = parser.parse_args(argv)
 
-    simulator = seed(args.users, args.throttle, args.task_delay, args.conflict_lag)
-    options = {"directory_id": DIRECTORY, "access_key_id": KEY_ID, "access_key_secret": SECRET, "state": "absent",
-               "force": True, "user_name": ["leaver%04d@example.com" % number for number in range(args.users)]}
+    scenario = Alibaba(args.users, stayers=0, dependencies=True)
+    scenario.by = "user_name"
+    scenario.simulator.configure(throttle_rate=args.throttle, task_delay=args.task_delay, conflict_lag=args.conflict_lag)
+    options = {"force": True}
     if args.rate_limit:
         options["rate_limit"] = args.rate_limit
-    completed, elapsed = run_module_task(simulator, "identity.lifecycle.alibaba_cloudsso_user",
-                                         lambda url: dict(options, endpoint=url))
+    run = run_module_task(scenario.simulator, scenario.module,
+                          lambda url: scenario.module_task(url, scenario.values(), **options)[scenario.module])
 
-    log = simulator.requests()
-    actions = collections.Counter(entry["action"] for entry in log)
-    busiest = busiest_second(log)
-    remaining = len(simulator.directory_state(DIRECTORY)["users"])
+    figures = LogFigures(scenario.simulator.requests())
     print("ansible-playbook rc=%d, wall time %.1f s, %d users, %d left in the directory"
-          % (completed.returncode, elapsed, args.users, remaining))
+          % (run.returncode, run.wall, args.users, len(scenario.present_ids())))
     print("requests: %d in total (%.1f per user), busiest second %d, Throttling.User answers %d"
-          % (len(log), len(log) / float(args.users), busiest, len(simulator.answers("Throttling.User"))))
-    for action, count in sorted(actions.items(), key=lambda item: -item[1]):
+          % (figures.requests, figures.requests / float(args.users), figures.busiest_second(), figures.throttled()))
+    for action, count in sorted(figures.count_by("action").items(), key=lambda item: -item[1]):
         print("  %-28s %5d" % (action, count))
-    print_failure(completed)
-    return completed.returncode
+    print_failure(run)
+    return run.returncode
 
 
 if __name__ == "__main__":

@@ -15,29 +15,14 @@ throttled. Run from the repository root with a Python that has ansible-core and 
 from __future__ import annotations
 
 import argparse
-import collections
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
-from simulators.uipath import UiPathIdentitySimulator  # noqa: E402  pylint: disable=wrong-import-position
-from tests.benchmarks.harness import print_failure, run_module_task  # noqa: E402  pylint: disable=wrong-import-position
-
-ORGANIZATION = "bench"
-PARTITION = "5e0b8a1c-2d3f-4a6b-8c7d-9e0f1a2b3c4d"
-CLIENT_ID = "0c1d2e3f-4a5b-4c6d-8e7f-0a1b2c3d4e5f"
-SECRET = "bench-uipath-secret-0123456789"
-QUOTAS = {"GET": 300, "PUT": 160, "DELETE": 160}
-
-
-def seed(leavers, others):
-    users = [{"id": "00000000-0000-4000-8000-%012d" % number, "userName": "user%05d@example.com" % number,
-              "email": "user%05d@example.com" % number} for number in range(leavers + others)]
-    return UiPathIdentitySimulator({ORGANIZATION: {
-        "partition_global_id": PARTITION,
-        "clients": {CLIENT_ID: {"secret": SECRET, "scopes": ["PM.User", "PM.User.Read", "PM.User.Write"]}},
-        "users": users}})
+from tests.benchmarks.harness import LogFigures, print_failure, run_module_task  # noqa: E402  pylint: disable=wrong-import-position
+from tests.benchmarks.providers import UiPath  # noqa: E402  pylint: disable=wrong-import-position
+from tests.benchmarks.report import QUOTAS  # noqa: E402  pylint: disable=wrong-import-position
 
 
 def main(argv=None):
@@ -47,27 +32,22 @@ def main(argv=None):
     parser.add_argument("--state", choices=("absent", "disabled"), default="absent")
     args = parser.parse_args(argv)
 
-    simulator = seed(args.users, args.others)
-    names = ["user%05d@example.com" % number for number in range(args.users)]
-    completed, elapsed = run_module_task(simulator, "identity.lifecycle.uipath_user", lambda url: {
-        "base_url": url, "organization": ORGANIZATION, "client_id": CLIENT_ID, "client_secret": SECRET,
-        "user_name": names, "state": args.state})
-    if completed.returncode != 0:
-        print_failure(completed)
+    scenario = UiPath(args.users, stayers=args.others)
+    run = run_module_task(scenario.simulator, scenario.module,
+                          lambda url: scenario.module_task(url, scenario.values(), state=args.state)[scenario.module])
+    if not run.ok:
+        print_failure(run)
         return 1
-    log = simulator.requests()
-    per_method = collections.Counter(entry["method"] for entry in log)
-    throttled = sum(1 for entry in log if entry["status"] == 429)
+    figures = LogFigures(scenario.simulator.requests())
     print("uipath_user, %d users (%s) by name in an organization of %d users" % (
         args.users, args.state, args.users + args.others))
-    print("wall time of ansible-playbook: %.2f s" % elapsed)
-    print("requests: %d in total, %d answered 429" % (len(log), throttled))
-    for method, count in sorted(per_method.items()):
-        quota = QUOTAS.get(method)
-        share = " (quota %d per 5 minutes)" % quota if quota else " (the token request)" if method == "POST" else ""
+    print("wall time of ansible-playbook: %.2f s" % run.wall)
+    print("requests: %d in total, %d answered 429" % (figures.requests, figures.throttled()))
+    quotas = QUOTAS["uipath"][0]
+    for method, count in sorted(figures.count_by("method").items()):
+        share = " (quota %d per 5 minutes)" % quotas[method] if method in quotas else " (the token request)" if method == "POST" else ""
         print("  %-6s %4d%s" % (method, count, share))
-    remaining = len(simulator.users())
-    print("users left: %d of %d" % (remaining, args.users + args.others))
+    print("users left: %d of %d" % (len(scenario.present_ids()), args.users + args.others))
     return 0
 
 
