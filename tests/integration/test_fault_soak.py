@@ -219,7 +219,8 @@ def test_a_500_user_batch_converges_under_faults_and_reports_exactly_what_it_did
     result = again.task("batch")
     assert result["changed"] is False
     assert set(user["msg"] for user in result["users"]) == {"already absent"}
-    assert [entry for entry in log if entry["changing"]] == []
+    # A delete may be sent to learn that a user is absent; none may succeed.
+    assert [entry for entry in log if entry["changing"] and 200 <= entry["status"] < 300] == []
     assert simulator.user_keys() == bystanders
 
 
@@ -257,9 +258,19 @@ def test_a_provider_that_only_fails_gives_up_after_retries_and_names_itself(ansi
     run = ansible.tasks([user_task(provider, keys, retries=2)], env=env)
     result = run.task("batch")
     assert result["failed"] is True and result["changed"] is False
-    assert result["msg"].startswith(provider.title + ": ") and "HTTP 503" in result["msg"], result["msg"]
-    assert "gave up after 2 retries" in result["msg"]
-    assert len(simulator.requests()) == 3  # the first request, tried three times; nothing after it
+    requests = simulator.requests()
+    if result["users"]:
+        # Users given by id may be deleted without a read first: then each of them fails on its own.
+        assert len(result["users"]) == 5 and len(requests) == 15, (result["msg"], len(requests))
+        errors = [user["msg"] for user in result["users"] if user["failed"] and not user["changed"]]
+    else:
+        # The first request (the token, or the check of the directory) fails the whole task.
+        assert len(requests) == 3, (result["msg"], len(requests))
+        errors = [result["msg"]]
+    for error in errors:
+        assert error.startswith(provider.title + ": ") and "HTTP 503" in error, error
+        assert "gave up after 2 retries" in error, error
+    assert len(errors) == len(result["users"]) or not result["users"]
     assert set(keys) <= simulator.user_keys()
 
 
