@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import hashlib
 import json
 import os
 import platform
@@ -179,7 +180,15 @@ def describe_checkout():
         except (OSError, subprocess.CalledProcessError):
             return ""
     dirty = git("status", "--porcelain", "--", "plugins")
-    return {"commit": git("rev-parse", "--short", "HEAD"), "plugins_modified": bool(dirty)}
+    # What was measured, when plugins/ differs from the commit: a digest of its files.
+    digest = hashlib.sha256()
+    for folder, _folders, files in sorted(os.walk(os.path.join(ROOT, "plugins"))):
+        for name in sorted(files):
+            if name.endswith(".py"):
+                with open(os.path.join(folder, name), "rb") as handle:
+                    digest.update(name.encode() + b"\0" + handle.read())
+    return {"commit": git("rev-parse", "--short", "HEAD"), "plugins_modified": bool(dirty),
+            "plugins_digest": digest.hexdigest()[:12]}
 
 
 def main(argv=None):
@@ -191,8 +200,7 @@ def main(argv=None):
                 enforced_limit=args.enforced_limit, cpus=os.cpu_count(), load_before=os.getloadavg(),
                 python=platform.python_version())
     print("identity.lifecycle benchmark: latency %g s per request, providers %s, commit %s%s"
-          % (args.latency, ", ".join(args.providers), meta["commit"], " (plugins/ modified)" if meta["plugins_modified"] else ""),
-          flush=True)
+          % (args.latency, ", ".join(args.providers), meta["commit"], report.modified(meta)), flush=True)
     startup = {}
     with Workspace() as workspace:
         bench = Bench(workspace, args.latency)

@@ -183,10 +183,14 @@ def table(records):
     return "\n".join(lines)
 
 
+def modified(meta):
+    return " (plugins/ modified, digest %s)" % meta["plugins_digest"] if meta["plugins_modified"] else ""
+
+
 def render(result):
     meta = result["meta"]
     lines = ["Benchmark %s, commit %s%s, latency %g s per request, %s CPUs, load %.1f before / %.1f after, %.0f s in all"
-             % (meta["date"], meta["commit"], " (plugins/ modified)" if meta["plugins_modified"] else "", meta["latency"],
+             % (meta["date"], meta["commit"], modified(meta), meta["latency"],
                 meta["cpus"], meta["load_before"][0], meta["load_after"][0], meta["seconds"]), "",
              table(result["runs"]), ""]
     lines += ["%-9s  %s" % (provider, note) for provider, note in meta["notes"].items()]
@@ -212,6 +216,7 @@ def chart(result, path):
     from matplotlib.ticker import MaxNLocator  # pylint: disable=import-outside-toplevel
 
     records = result["runs"]
+    meta = result["meta"]
     providers = list(dict.fromkeys(record["provider"] for record in records))
     limited = [record for record in records if record["kind"] in ("rate_limit", "enforced")]
     columns = max(len(providers), len(limited), 1)
@@ -233,7 +238,7 @@ def chart(result, path):
         axis.invert_yaxis()
         axis.set_xscale("log")
         axis.set_xlabel("ms per user (log scale; black tick: the bound)")
-        axis.set_title("%s" % provider)
+        axis.set_title(meta["notes"].get(provider, provider).split(";")[0])
     for index in range(len(providers), columns):
         axes[0][index].axis("off")
     for index in range(columns):
@@ -251,12 +256,12 @@ def chart(result, path):
         axis.set_title("%s %s, %d users, P %d: %.1f s" % (record["provider"], label(record), record["users"],
                                                           parallelism(record), record["wall"]), fontsize=10)
         axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+        axis.set_xlim(-0.6, max(len(seconds), 5) - 0.4)
         axis.set_xlabel("second of the run (from its first request)")
         axis.set_ylabel("requests")
         axis.legend(fontsize=8)
-    meta = result["meta"]
-    figure.suptitle("identity.lifecycle benchmark, %s, commit %s, latency %g s per request"
-                    % (meta["date"][:16], meta["commit"], meta["latency"]))
+    figure.suptitle("identity.lifecycle benchmark, %s, commit %s%s, latency %g s per request"
+                    % (meta["date"][:16], meta["commit"], modified(meta), meta["latency"]))
     figure.tight_layout()
     figure.savefig(path, dpi=80)
     pyplot.close(figure)
