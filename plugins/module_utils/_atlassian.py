@@ -21,6 +21,7 @@ from ._http import (
     status_error,
 )
 from ._lifecycle import UserDirectory, env
+from ._names import lookalike_key, shown, upper_invariant
 
 PROVIDER = "Atlassian SCIM"
 SCIM_PATCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
@@ -100,10 +101,12 @@ def parse_error(response):
 
 class AtlassianScimDirectory(UserDirectory):
     provider = PROVIDER
-    # No SCIM rate limit is documented; 10 requests per second stays well clear of the
-    # limits Atlassian documents for its other admin APIs, and 429 answers are honoured.
-    default_rate_limit = 10.0
+    # No SCIM rate limit is documented: no fixed cap, only `parallelism` and the limiter's
+    # adaptive pace, which 429 answers lower (see RateLimiter).
+    default_rate_limit = None
     secret_options = ("api_key",)
+    # DELETE answers 404 for a user the directory does not have.
+    deletes_by_id = True
 
     @classmethod
     def connection_options(cls):
@@ -174,16 +177,29 @@ class AtlassianScimDirectory(UserDirectory):
                 return
 
     def find_users(self, user_name):
-        # SCIM userName is not case-exact (RFC 7643), so the server may match another casing;
-        # anything that is not the same name apart from case is never taken.
-        wanted = user_name.casefold()
-        return [user for user in self._pages({"filter": scim_eq_filter("userName", user_name)})
-                if str(user.get("userName", "")).casefold() == wanted]
+        # SCIM userName is not case-exact (RFC 7643), so the server may match another casing. Only the
+        # same name letter case aside (one character to one) is taken; a look-alike (full case folding,
+        # compatibility characters: `straße` for `strasse`) is another person or a typo, and an error.
+        candidates = list(self._pages({"filter": scim_eq_filter("userName", user_name)}))
+        wanted = upper_invariant(user_name)
+        same = [user for user in candidates if upper_invariant(user.get("userName", "")) == wanted]
+        if same:
+            return same
+        near = [user for user in candidates if lookalike_key(user.get("userName", "")) == lookalike_key(user_name)]
+        if near:
+            raise ProviderError(PROVIDER, "user_name %s matches no user as spelled (letter case aside), but looks like "
+                                "%s; nothing was done for it: give the exact user name or user_id" % (
+                                    shown(user_name), ", ".join("user name %s of user %s" % (
+                                        shown(user.get("userName")), user.get("id")) for user in near)))
+        return []
 
     def list_users(self):
         return self._pages()
 
     # --- attributes ---------------------------------------------------------------------------
+    def user_stub(self, user_id):
+        return {"id": user_id}
+
     def user_id_of(self, user):
         return user.get("id")
 

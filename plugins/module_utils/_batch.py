@@ -7,8 +7,8 @@
 """The batch engine: many users in one task, concurrently, within the provider's limits.
 
 `RateLimiter` spaces requests (every attempt, retries included) to at most `rate` per second,
-and optionally keeps per-method quotas over a sliding window (UiPath counts GETs and DELETEs per
-5 minutes). `run_concurrently` runs one function per item on at most `parallelism` threads and
+optionally keeps per-method quotas over a sliding window (UiPath counts GETs and DELETEs per
+5 minutes), and slows down on its own when a provider answers that it is throttling. `run_concurrently` runs one function per item on at most `parallelism` threads and
 returns the outcomes in input order, so that one failure never stops the others.
 """
 
@@ -23,10 +23,21 @@ from concurrent.futures import ThreadPoolExecutor
 class RateLimiter:
     """Thread-safe pacing of requests.
 
-    `rate`: requests per second over all methods (None: no pacing); `burst`: how many may go
-    at once after an idle period. `window_quotas`: {method: (count, seconds)}, at most `count`
-    requests of that method in any `seconds`-long window.
+    `rate`: a hard cap in requests per second over all methods (None: no cap), never exceeded,
+    retries included; `burst`: how many may go at once after an idle period. `window_quotas`:
+    {method: (count, seconds)}, at most `count` requests of that method in any `seconds`-long window.
+
+    On top of the cap, the limiter adapts to a limit the provider enforces but does not publish:
+    `throttled()` (a 429 or a throttling code) lowers the pace to 70% of the rate measured over the
+    last second, and the pace then climbs back to that rate within RECOVERY seconds and probes beyond
+    it by PROBE_GROWTH per second, until it is no longer needed. Only requests sent after a cut can
+    cause the next one, so a burst of refusals counts once.
     """
+
+    DECREASE = 0.7
+    RECOVERY = 2.0
+    PROBE_GROWTH = 1.1
+    MIN_RATE = 1.0
 
     def __init__(self, rate=None, burst=1, window_quotas=None, clock=time.monotonic,
                  sleep=time.sleep):
@@ -41,17 +52,35 @@ class RateLimiter:
         self._updated = clock()
         self._quotas = dict((method.upper(), quota) for method, quota in (window_quotas or {}).items())
         self._history = collections.defaultdict(collections.deque)
+        self._recent = collections.deque()
+        self._cut = None  # (time of the last cut, rate after it, rate before it)
         self.waited = 0.0
+        self.throttles = 0
+
+    def pace(self, now=None):
+        """The requests per second allowed now: the lower of the cap and the adaptive pace (None: no pacing)."""
+        now = self._clock() if now is None else now
+        adaptive = None
+        if self._cut is not None:
+            cut_at, low, high = self._cut
+            elapsed = now - cut_at
+            if elapsed <= self.RECOVERY:
+                adaptive = low + (high - low) * elapsed / self.RECOVERY
+            else:
+                adaptive = high * self.PROBE_GROWTH ** (elapsed - self.RECOVERY)
+        paces = [value for value in (self.rate, adaptive) if value is not None]
+        return min(paces) if paces else None
 
     def _reserve(self, method):
         """Take a slot now if one is free; else return how long to wait before asking again."""
         now = self._clock()
         wait = 0.0
-        if self.rate is not None:
-            self._tokens = min(float(self.burst), self._tokens + (now - self._updated) * self.rate)
-            self._updated = now
+        rate = self.pace(now)
+        if rate is not None:
+            self._tokens = min(float(self.burst), self._tokens + (now - self._updated) * rate)
             if self._tokens < 1.0:
-                wait = (1.0 - self._tokens) / self.rate
+                wait = (1.0 - self._tokens) / rate
+        self._updated = now
         quota = self._quotas.get(method)
         if quota is not None:
             count, seconds = quota
@@ -62,21 +91,45 @@ class RateLimiter:
                 wait = max(wait, history[0] + seconds - now)
         if wait > 0:
             return wait
-        if self.rate is not None:
+        if rate is not None:
             self._tokens -= 1.0
         if quota is not None:
             self._history[method].append(now)
+        self._recent.append(now)
+        while self._recent and self._recent[0] <= now - 1.0:
+            self._recent.popleft()
         return 0.0
 
-    def acquire(self, method=None):
+    def acquire(self, method=None, deadline=None):
+        """Wait for a slot; returns the time the request was let go (for `throttled`), or None when
+        no slot comes before `deadline` (a time on the limiter's clock), without waiting for it."""
         method = (method or "").upper()
         while True:
             with self._lock:
                 wait = self._reserve(method)
-            if wait <= 0:
-                return
+                if wait <= 0:
+                    return self._clock()
+            if deadline is not None and self._clock() + wait > deadline:
+                return None
             self.waited += wait
             self._sleep(wait)
+
+    def throttled(self, sent_at=None):
+        """The provider refused a request sent at `sent_at` for its rate: slow down, once per burst."""
+        with self._lock:
+            now = self._clock()
+            if self._cut is not None and sent_at is not None and sent_at < self._cut[0]:
+                return  # sent before the last cut, which already answered this burst
+            while self._recent and self._recent[0] <= now - 1.0:
+                self._recent.popleft()
+            measured = float(len(self._recent))
+            current = self.pace(now)
+            if current is not None:
+                measured = min(measured, current)
+            high = max(self.MIN_RATE, measured)
+            self._cut = (now, max(self.MIN_RATE, high * self.DECREASE), high)
+            self._tokens = min(self._tokens, 0.0)
+            self.throttles += 1
 
 
 class Outcome:

@@ -65,6 +65,11 @@ class ProviderError(Exception):
         # have been carried out although its answer was lost: {"message": ..., "request_id": ...}.
         self.lost_answer = None
 
+    @property
+    def is_throttling(self):
+        """The provider refused the request for its rate (HTTP 429 or a throttling code)."""
+        return self.status == 429 or (self.code or "").startswith(("Throttling", "Rejected.Throttling"))
+
     def __str__(self):
         parts = [self.provider]
         if self.method and self.url:
@@ -311,9 +316,12 @@ class HttpTransport:
         attempt = 0
         while True:
             self._check_deadline(method, shown_url, lost_answer)
+            sent_at = None
             if self.limiter is not None:
-                self.limiter.acquire(method)
-                self._check_deadline(method, shown_url, lost_answer)
+                sent_at = self.limiter.acquire(method, deadline=self.deadline)
+                if sent_at is None:
+                    raise self._deadline_error(method, shown_url, lost_answer,
+                                               "the provider's rate limit or quota allows no request before it")
             response = None
             try:
                 prepared = self.session.prepare_request(requests.Request(
@@ -337,6 +345,8 @@ class HttpTransport:
                     # An expired token is renewed once per request, not counted as a retry.
                     renewed_auth = True
                     continue
+            if self.limiter is not None and error.is_throttling:
+                self.limiter.throttled(sent_at)
             if changing and lost_answer is None and self._may_have_been_processed(error, response):
                 lost_answer = {"message": str(error), "request_id": error.request_id}
             delay = retry_delay(attempt, self.retries, error, base=self.backoff_base,
@@ -373,10 +383,13 @@ class HttpTransport:
 
     def _check_deadline(self, method, url, lost_answer):
         if self.deadline is not None and self._clock() >= self.deadline:
-            error = DeadlineReached(self.provider, "the task's deadline was reached before this request could be "
-                                    "sent; nothing more is tried (raise deadline, or run the task again)",
-                                    method=method, url=self.redact(url))
-            raise self._with_lost_answer(error, lost_answer)
+            raise self._deadline_error(method, url, lost_answer, "it has passed")
+
+    def _deadline_error(self, method, url, lost_answer, why):
+        error = DeadlineReached(self.provider, "the task's deadline was reached before this request could be "
+                                "sent (%s); nothing more is tried (raise deadline, or run the task again)" % why,
+                                method=method, url=self.redact(url))
+        return self._with_lost_answer(error, lost_answer)
 
     def _check_cleartext(self, url):
         warning = cleartext_warning(url) if self._warn is not None else None

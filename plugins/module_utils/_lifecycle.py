@@ -15,6 +15,7 @@ and failing at the end with the names of the users that failed.
 
 from __future__ import annotations
 
+import threading
 import time
 import traceback
 
@@ -97,6 +98,9 @@ class Entry:
         # was lost: {"message": ..., "request_id": ...} (see ProviderError.lost_answer).
         self.lost_answer = None
         self.confirmed_after_retry = False
+        # A user given by id and deleted without being read first: `user` knows only the id, and
+        # `found` is proven by the delete itself.
+        self.unread = False
 
     @property
     def failed(self):
@@ -132,6 +136,9 @@ class UserDirectory:
     window_quotas = None
     # Options (beyond the common ones) that name a secret or a connection detail.
     secret_options = ()
+    # Whether a delete by id answers "not found" for a user that does not exist, so that a user given by
+    # id can be deleted with one request, without reading it first.
+    deletes_by_id = False
 
     def __init__(self, module):
         self.module = module
@@ -145,6 +152,8 @@ class UserDirectory:
         # One deadline for the whole task, shared by every transport it opens.
         self.deadline = time.monotonic() + params["deadline"] if params.get("deadline") else None
         self.transport = None
+        self._proven = None
+        self._proof_lock = threading.Lock()
 
     # --- set-up a subclass adapts -------------------------------------------------------------
     @classmethod
@@ -188,6 +197,31 @@ class UserDirectory:
     def preflight(self):
         """One cheap request proving the credentials and the directory before anything else,
         so that a wrong directory never makes every user look "already absent"."""
+
+    def prove_directory(self):
+        """The preflight, run once, when a delete without a read first answered "not found": only a proven
+        directory makes that answer mean "already absent". Raises the preflight's error every time."""
+        with self._proof_lock:
+            if self._proven is None:
+                try:
+                    self.preflight()
+                    self._proven = True
+                except ProviderError as exc:
+                    self._proven = exc
+        if self._proven is not True:
+            raise self._proven
+
+    def reads_before_delete(self):
+        """Whether users given by id are read before they are deleted. They are where the provider's delete
+        cannot tell "absent", in check mode and diff mode (which show what would change), and for a one-user
+        task (which returns the user object); providers add their own reasons (Alibaba: force)."""
+        params = self.module.params
+        return (not self.deletes_by_id or self.check_mode or bool(getattr(self.module, "_diff", False))
+                or len(set(params.get("user_id") or ())) < 2)
+
+    def user_stub(self, user_id):
+        """A user object that knows only its id, for a delete without a read first."""
+        raise NotImplementedError
 
     # --- lookups ------------------------------------------------------------------------------
     def validate_user_id(self, user_id):
@@ -270,6 +304,15 @@ class UserDirectory:
                     # Our delete was carried out; only its answer was lost.
                     confirm_gone(entry, step.description, lost)
                     return
+                if entry.unread:
+                    # Deleted without a read first: "not found" means absent only in a proven directory.
+                    try:
+                        self.prove_directory()
+                    except ProviderError as proof_error:
+                        entry.fail(proof_error)
+                        return
+                    entry.found = False
+                    entry.user = None
                 # The user vanished between our lookup and this call: already absent.
                 entry.state = "absent"
                 if self.module.params["state"] == "enabled":
@@ -408,9 +451,21 @@ def requested_entries(params):
     return list(entries.values()), order
 
 
-def resolve(directory, entries):
-    """Find each entry's user; ambiguity and lookup errors fail only that entry."""
+def skips_reads(directory, entries, state):
+    """Whether this task deletes users given by id with one request each, reading none of them first."""
+    return bool(entries) and state == "absent" and entries[0].by == "id" and not directory.reads_before_delete()
+
+
+def resolve(directory, entries, unread=False):
+    """Find each entry's user; ambiguity and lookup errors fail only that entry. With `unread`, each
+    user given by id is taken as found, to be proven by its delete."""
     if not entries:
+        return
+    if unread:
+        for entry in entries:
+            entry.user = directory.user_stub(entry.key)
+            entry.found = True
+            entry.unread = True
         return
     keys = [entry.key for entry in entries]
     if entries[0].by == "id":
@@ -474,6 +529,8 @@ def plan(directory, entries, state):
 
 def finish_entry(entry, state, check_mode):
     if entry.failed:
+        if entry.unread:
+            entry.found = None  # never read, and the delete did not tell
         return
     if entry.steps and (entry.changed or check_mode):
         entry.state = state
@@ -555,12 +612,15 @@ def run_user_module(directory_cls):
 def _run_user_module(module, directory):
     state = module.params["state"]
     entries, order = requested_entries(module.params)
+    unread = skips_reads(directory, entries, state)
     try:
-        if entries:
+        # Deletes without reads prove the directory only if one answers "not found" (prove_directory):
+        # a wrong key or directory fails every delete loudly on its own.
+        if entries and not unread:
             directory.preflight()
     except ProviderError as exc:
         module.fail_json(msg=str(exc), error=exc.to_dict(), changed=False, users=[])
-    resolve(directory, entries)
+    resolve(directory, entries, unread=unread)
     to_change = plan(directory, entries, state)
     if to_change and not module.check_mode:
         directory.apply(to_change)

@@ -36,7 +36,8 @@ from ._http import (
     response_json,
     status_error,
 )
-from ._lifecycle import UserDirectory, confirm_gone, env, record_request_id
+from ._lifecycle import UserDirectory, confirm_gone, env, fail_unfinished, record_request_id
+from ._names import lookalike_key, shown, upper_invariant
 
 PROVIDER = "UiPath Identity"
 DEFAULT_BASE_URL = "https://cloud.uipath.com"
@@ -140,42 +141,10 @@ def chunked(items, size):
     return [items[start:start + size] for start in range(0, len(items), size)]
 
 
-def upper_invariant(text):
-    """Upper case as .NET's invariant culture gives it, one character to one (the simple mapping):
-    `ß` stays `ß`, the Kelvin sign stays itself, the dotless `ı` too; never full case folding."""
-    text = str(text)
-    if text.isascii():
-        return text.upper()
-    return "".join(_invariant_upper(char) for char in text)
-
-
-def _invariant_upper(char):
-    if char == "\u0131":
-        return char
-    upper = char.upper()
-    if len(upper) == 1:
-        return upper
-    # upper() is Unicode's full mapping. Where it expands, the one-character (simple) mapping is the
-    # title-case letter if that is one character (Greek with ypogegrammeni); otherwise there is none.
-    title = char.title()
-    return title if len(title) == 1 else char
-
-
 def name_key(text):
     """A user name or e-mail as the identity server compares them (ASP.NET Identity's lookup
     normalizer): composed (NFC), then upper-cased (upper_invariant). NFC makes the Kelvin sign K."""
     return upper_invariant(unicodedata.normalize("NFC", str(text)))
-
-
-def lookalike_key(text):
-    """A looser form, only to warn: compatibility characters (NFKC), full case folding, `ı` as `i`."""
-    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", str(text)).casefold())
-    return folded.replace("\u0131", "i")
-
-
-def shown(text):
-    """A name quoted, with its escapes when it holds characters that look like others."""
-    return repr(text) if str(text).isascii() else "%r (%s)" % (text, ascii(text))
 
 
 def _matches(users, names, key):
@@ -782,7 +751,7 @@ class UiPathDirectory(UserDirectory):
         if self.module.params["state"] != "absent" or len(entries) < 2 or not self.partition_global_id:
             super().apply(entries)
             return
-        self.run(chunked(entries, BULK_DELETE_SIZE), self._delete_together)
+        fail_unfinished(self.run(chunked(entries, BULK_DELETE_SIZE), self._delete_together))
 
     def _delete_together(self, entries, settled=False):
         """One bulk delete; when it is refused, split in halves until each user has its own answer.

@@ -216,8 +216,10 @@ def test_without_force_a_conflict_names_force_and_keeps_the_providers_code(ansib
     assert "1 MFA device (mfa-00one)" in outcome["mfa@example.com"]["msg"]
     assert "1 group membership (g-00fin (finance))" in outcome["group@example.com"]["msg"]
     assert outcome["plain@example.com"]["actions"] == ["deleted"]
-    # No retries of a conflict without force: one DeleteUser per user.
-    assert len(sim.requests(path="Action=DeleteUser")) == 4
+    # No retries of a conflict without force: one DeleteUser per user (four by name, then the two ids of
+    # "delete missing", deleted without a GetUser first).
+    assert len(sim.requests(path="Action=DeleteUser")) == 6
+    assert sim.requests(path="Action=GetUser&.*UserId=u-00plain") == []
     missing = result.task("delete missing")
     assert missing["changed"] is False and [user["msg"] for user in missing["users"]] == ["already absent"] * 2
     assert result.task("disable missing")["changed"] is False
@@ -225,7 +227,7 @@ def test_without_force_a_conflict_names_force_and_keeps_the_providers_code(ansib
 
 
 def test_100_user_forced_batch_stays_within_the_simulators_throttle(ansible, serve):
-    """Default rate_limit (50/s, bursts of `parallelism`) against the simulator's default throttle
+    """Default rate_limit (90/s, bursts of `parallelism` 8) against the simulator's default throttle
     (100/s per AccessKey): no request may be throttled at all, so the assertion is that none was."""
     users = []
     for number in range(100):

@@ -172,3 +172,21 @@ def test_netrc_never_replaces_the_directory_key(ansible, serve, tmp_path):
     assert result.returncode == 0, result.output
     assert result.task("delete")["changed"] is True
     assert all(entry["status"] != 401 for entry in simulator.requests())
+
+
+@pytest.mark.parametrize("stored, asked", [("\u212aate@example.com", "kate@example.com"),
+                                           ("stra\u00dfe@example.com", "strasse@example.com")])
+def test_an_atlassian_look_alike_is_never_deleted_in_place_of_the_name(ansible, serve, stored, asked):
+    from simulators.atlassian import AtlassianScimSimulator  # pylint: disable=import-outside-toplevel
+
+    simulator = AtlassianScimSimulator({"d-look": {"api_key": "ATSCIM-look-alike-key-5e6f7a8b", "users": [
+        {"id": "u-look", "userName": stored, "active": True}]}})
+    server = serve(simulator)
+    env = simulator.client_environment(server.url)
+    result = ansible.tasks([{"name": "delete", MODULES["atlassian"]: {"user_name": [asked], "state": "absent"}}],
+                           env=env)
+    assert result.returncode != 0
+    message = result.task("delete")["users"][0]["msg"]
+    assert "looks like" in message and "u-look" in message
+    assert [user["userName"] for user in simulator.users("d-look")] == [stored]
+    assert [entry for entry in simulator.requests() if entry["changing"]] == []

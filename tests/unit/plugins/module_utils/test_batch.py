@@ -89,3 +89,59 @@ def test_run_concurrently_respects_parallelism():
 
     run_concurrently(range(20), work, parallelism=3)
     assert state["max"] == 3
+
+
+# --- Adaptive pacing ------------------------------------------------------------------------------
+
+def paced(limiter, clock, count):
+    """Acquire `count` slots; returns the times they were let go."""
+    return [limiter.acquire("DELETE") for _number in range(count)]
+
+
+def test_without_a_cap_nothing_is_paced_until_the_provider_throttles():
+    clock = FakeClock()
+    limiter = RateLimiter(rate=None, burst=8, clock=clock, sleep=clock.sleep)
+    paced(limiter, clock, 100)
+    assert clock.sleeps == [] and limiter.pace() is None
+
+
+def test_a_throttle_cuts_the_pace_below_the_measured_rate_then_it_recovers_and_probes():
+    clock = FakeClock()
+    limiter = RateLimiter(rate=None, burst=8, clock=clock, sleep=clock.sleep)
+    for _request in range(50):
+        clock.now += 0.02  # 50 requests in one second
+        limiter.acquire()
+    limiter.throttled(clock.now)
+    assert limiter.pace() == pytest.approx(50 * RateLimiter.DECREASE)
+    clock.now += RateLimiter.RECOVERY
+    assert limiter.pace() == pytest.approx(50)
+    clock.now += 5
+    assert limiter.pace() > 50  # probing for more once the enforced limit may have moved
+
+
+def test_a_burst_of_refusals_cuts_once():
+    clock = FakeClock()
+    limiter = RateLimiter(rate=None, burst=8, clock=clock, sleep=clock.sleep)
+    sent = paced(limiter, clock, 40)
+    clock.now += 0.5
+    for sent_at in sent:
+        limiter.throttled(sent_at)
+    assert limiter.throttles == 1
+
+
+def test_the_adaptive_pace_never_exceeds_the_cap():
+    clock = FakeClock()
+    limiter = RateLimiter(rate=5, burst=1, clock=clock, sleep=clock.sleep)
+    limiter.throttled(clock.now)
+    clock.now += 1000
+    assert limiter.pace() == 5
+    sent = paced(limiter, clock, 11)
+    assert sent[-1] - sent[0] == pytest.approx(2.0)  # 5 per second, retries included
+
+
+def test_no_slot_before_the_deadline_is_said_at_once_without_waiting():
+    clock = FakeClock()
+    limiter = RateLimiter(rate=None, window_quotas={"DELETE": (1, 300)}, clock=clock, sleep=clock.sleep)
+    assert limiter.acquire("DELETE", deadline=10) == 0.0
+    assert limiter.acquire("DELETE", deadline=10) is None
+    assert clock.sleeps == []

@@ -252,8 +252,9 @@ def test_every_attempt_passes_the_rate_limiter(server):
     methods = []
 
     class Recorder(RateLimiter):
-        def acquire(self, method=None):
+        def acquire(self, method=None, deadline=None):
             methods.append(method)
+            return super().acquire(method, deadline)
 
     transport([], limiter=Recorder()).request("PATCH", srv.url + "/x")
     assert methods == ["PATCH", "PATCH", "PATCH"]
