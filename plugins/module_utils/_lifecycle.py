@@ -596,17 +596,23 @@ def fail_unexpected(module, directory, exc):
                      exception=redact(traceback.format_exc()))
 
 
+def run_module(directory_cls, options, body, required_one_of=None):
+    """Build the module, validate, open the directory and run `body(module, directory)`; whatever
+    nobody foresaw fails the task redacted (fail_unexpected)."""
+    module = build_module(directory_cls, options, required_one_of=required_one_of)
+    directory = None
+    try:
+        directory = open_directory(module, directory_cls)
+        body(module, directory)
+    except Exception as exc:  # pylint: disable=broad-except
+        fail_unexpected(module, directory, exc)
+
+
 def run_user_module(directory_cls):
     """The whole of a user module (atlassian_scim_user, uipath_user, alibaba_cloudsso_user)."""
     options = user_options()
     options.update(directory_cls.extra_user_options())
-    module = build_module(directory_cls, options, required_one_of=[("user_id", "user_name")])
-    directory = None
-    try:
-        directory = open_directory(module, directory_cls)
-        _run_user_module(module, directory)
-    except Exception as exc:  # pylint: disable=broad-except
-        fail_unexpected(module, directory, exc)
+    run_module(directory_cls, options, _run_user_module, required_one_of=[("user_id", "user_name")])
 
 
 def _run_user_module(module, directory):
@@ -670,13 +676,7 @@ def run_info_module(directory_cls):
     """The whole of an info module: users by id, by name, or all of them."""
     options = info_options()
     options.update(directory_cls.extra_info_options())
-    module = build_module(directory_cls, options)
-    directory = None
-    try:
-        directory = open_directory(module, directory_cls)
-        _run_info_module(module, directory)
-    except Exception as exc:  # pylint: disable=broad-except
-        fail_unexpected(module, directory, exc)
+    run_module(directory_cls, options, _run_info_module)
 
 
 def _run_info_module(module, directory):

@@ -34,3 +34,21 @@ class FakeClock:
     def sleep(self, seconds):
         self.sleeps.append(seconds)
         self.now += seconds
+
+
+class StandInModule:
+    """What UserDirectory needs from AnsibleModule: `params` (the class's DEFAULTS, updated by the
+    keyword arguments), check mode, diff mode, no_log_values and warnings."""
+
+    DEFAULTS = {}
+
+    def __init__(self, **params):
+        self.params = dict(self.DEFAULTS)
+        self.params.update(params)
+        self.check_mode = False
+        self._diff = False
+        self.no_log_values = set()
+        self.warnings = []
+
+    def warn(self, text):
+        self.warnings.append(text)

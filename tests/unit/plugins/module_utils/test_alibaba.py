@@ -19,6 +19,7 @@ from ansible_collections.identity.lifecycle.plugins.module_utils._http import (
 from simulators._base import SimServer
 from simulators.alibaba import AlibabaCloudSsoSimulator
 
+from . import fakes
 from .fakes import FakeClock, fake_response
 
 DIRECTORY = "d-00unit0directory"
@@ -226,20 +227,10 @@ def test_impossible_user_ids_fail_naming_user_id(user_id):
 
 # --- the client against the simulator -------------------------------------------------------------
 
-class StandInModule:
-    """What UserDirectory needs from AnsibleModule."""
-
-    def __init__(self, **params):
-        self.params = dict(timeout=10.0, retries=1, validate_certs=True, ca_path=None, parallelism=2, rate_limit=None,
-                           directory_id=DIRECTORY, access_key_id=KEY_ID, access_key_secret=SECRET,
-                           security_token=None, region="cn-shanghai", endpoint=None, force=True, state="absent")
-        self.params.update(params)
-        self.check_mode = False
-        self.no_log_values = set()
-        self.warnings = []
-
-    def warn(self, text):
-        self.warnings.append(text)
+class StandInModule(fakes.StandInModule):
+    DEFAULTS = dict(timeout=10.0, retries=1, validate_certs=True, ca_path=None, parallelism=2, rate_limit=None,
+                    directory_id=DIRECTORY, access_key_id=KEY_ID, access_key_secret=SECRET,
+                    security_token=None, region="cn-shanghai", endpoint=None, force=True, state="absent")
 
 
 @pytest.fixture

@@ -11,21 +11,13 @@ import pytest
 from ansible_collections.identity.lifecycle.plugins.module_utils import _lifecycle
 from ansible_collections.identity.lifecycle.plugins.module_utils._http import InputError, NotFoundError, ProviderError
 
+from . import fakes
 
-class StandInModule:
-    """What UserDirectory needs from AnsibleModule."""
 
-    def __init__(self, **params):
-        self.params = dict(timeout=10.0, retries=0, validate_certs=True, ca_path=None, parallelism=4,
-                           rate_limit=None, deadline=None, state="absent", user_id=None, user_name=None,
-                           api_key="stand-in-secret-value")
-        self.params.update(params)
-        self.check_mode = False
-        self.no_log_values = set()
-        self.warnings = []
-
-    def warn(self, text):
-        self.warnings.append(text)
+class StandInModule(fakes.StandInModule):
+    DEFAULTS = dict(timeout=10.0, retries=0, validate_certs=True, ca_path=None, parallelism=4,
+                    rate_limit=None, deadline=None, state="absent", user_id=None, user_name=None,
+                    api_key="stand-in-secret-value")
 
 
 class Directory(_lifecycle.UserDirectory):

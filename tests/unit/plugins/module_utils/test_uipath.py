@@ -29,6 +29,7 @@ from ansible_collections.identity.lifecycle.plugins.module_utils._http import (
 from simulators._base import SimServer
 from simulators.uipath import DEFAULT_SETTINGS, UiPathIdentitySimulator
 
+from . import fakes
 from .fakes import fake_response as response
 
 PARTITION = "7c1e9a52-3b4d-4f6a-9e21-5d8c0b7a6f13"
@@ -350,21 +351,11 @@ def test_chunks_and_pages():
 
 # --- the directory against the simulator --------------------------------------------------------
 
-class StandInModule:
-    """What UserDirectory needs from AnsibleModule."""
-
-    def __init__(self, **params):
-        self.params = dict(timeout=10.0, retries=2, validate_certs=True, ca_path=None, parallelism=4, rate_limit=None,
-                           base_url=None, organization="acme", identity_url=None, client_id=CLIENT_ID,
-                           client_secret=SECRET, scope=_uipath.DEFAULT_SCOPE, access_token=None,
-                           partition_global_id=None)
-        self.params.update(params)
-        self.check_mode = False
-        self.no_log_values = set()
-        self.warnings = []
-
-    def warn(self, text):
-        self.warnings.append(text)
+class StandInModule(fakes.StandInModule):
+    DEFAULTS = dict(timeout=10.0, retries=2, validate_certs=True, ca_path=None, parallelism=4, rate_limit=None,
+                    base_url=None, organization="acme", identity_url=None, client_id=CLIENT_ID,
+                    client_secret=SECRET, scope=_uipath.DEFAULT_SCOPE, access_token=None,
+                    partition_global_id=None)
 
 
 def organization(users):
