@@ -190,3 +190,21 @@ def test_an_atlassian_look_alike_is_never_deleted_in_place_of_the_name(ansible, 
     assert "looks like" in message and "u-look" in message
     assert [user["userName"] for user in simulator.users("d-look")] == [stored]
     assert [entry for entry in simulator.requests() if entry["changing"]] == []
+
+
+def test_the_offboard_role_reports_a_newline_key_without_showing_it(ansible, serve):
+    simulator, _server, env = demo(serve, "atlassian")
+    key = env["ATLASSIAN_SCIM_API_KEY"]
+    env = dict(env, ATLASSIAN_SCIM_API_KEY=key + "\n", PWD=ansible.workdir)
+    result = ansible.run("identity.lifecycle.offboard", env=env,
+                         extra_vars={"offboard_users": [{"email": "dana.lee@example.com"}]})
+    assert result.returncode != 0
+    assert key not in result.output
+    written = []
+    for folder, _dirs, files in os.walk(os.path.join(ansible.workdir, "offboard-reports")):
+        for name in files:
+            with open(os.path.join(folder, name), encoding="utf-8") as handle:
+                written.append(handle.read())
+    assert len(written) == 2 and all(key not in text for text in written)
+    assert all("contains a control character" in text for text in written)
+    assert [entry for entry in simulator.requests() if entry["changing"]] == []
