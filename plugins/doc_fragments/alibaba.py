@@ -59,8 +59,9 @@ notes:
   - Errors are recognised by Alibaba's error C(Code). C(Throttling*) and C(ServiceUnavailable) answers are retried
     after the wait that C(x-acs-retry-after) asks for (milliseconds), or with exponential back-off.
   - Alibaba documents 100 C(DeleteUser) calls per second per account and publishes no other CloudSSO limit.
-    O(rate_limit) defaults to 90 requests per second for all calls together, a cap that is never exceeded, so
-    that with the burst of the default O(parallelism) (8) no second sees more than 98; below it, a
+    O(rate_limit) defaults to 98 less O(parallelism) requests per second for all calls together (90 with the
+    default O(parallelism) of 8), a cap that is never exceeded, so that with its burst no second sees more than
+    98; below it, a
     C(Throttling*) answer slows the task down to 70% of the rate it measured over the last second, from where
     it climbs back within two seconds.
   - Users given by O(user_id) with O(state=absent) and without O(force) are deleted with one C(DeleteUser) each,

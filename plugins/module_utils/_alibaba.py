@@ -86,7 +86,7 @@ def is_retryable(code, status):
     code = code or ""
     return (code.startswith("Throttling") or code in ("Rejected.Throttling", "ServiceUnavailable",
                                                       "SignatureNonceUsed")
-            or status >= 500)
+            or status == 429 or status >= 500)
 
 
 def auth_hint(code, message, action):
@@ -226,10 +226,10 @@ def gone_is_done(call):
 class AlibabaCloudSsoDirectory(UserDirectory):
     provider = PROVIDER
     # Alibaba documents 100 DeleteUser calls per second per account (and as much across all
-    # accounts); no other CloudSSO limit is published. The documented rate, less a margin for the default burst of
-    # `parallelism` (8), caps every call together, so that no second sees more than 100 at the defaults;
-    # Throttling answers (other automation on the account) slow the task down below it.
-    default_rate_limit = 90.0
+    # accounts); no other CloudSSO limit is published. It caps every call together, less 2 for timing
+    # jitter and less the burst of `parallelism` (documented_rate); Throttling answers (other automation
+    # on the account) slow the task down below it.
+    documented_rate = 98.0
     secret_options = ("access_key_secret", "security_token")
     # DeleteUser answers EntityNotExists.User for a user the directory does not have.
     deletes_by_id = True

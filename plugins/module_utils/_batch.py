@@ -27,14 +27,21 @@ class RateLimiter:
     retries included; `burst`: how many may go at once after an idle period. `window_quotas`:
     {method: (count, seconds)}, at most `count` requests of that method in any `seconds`-long window.
 
-    On top of the cap, the limiter adapts to a limit the provider enforces but does not publish:
-    `throttled()` (a 429 or a throttling code) lowers the pace to 70% of the rate measured over the
-    last second, and the pace then climbs back to that rate within RECOVERY seconds and probes beyond
-    it by PROBE_GROWTH per second, until it is no longer needed. Only requests sent after a cut can
-    cause the next one, so a burst of refusals counts once.
+    On top of the cap, the limiter adapts to a limit the provider enforces but does not publish. Every
+    answer is reported with `answered()`. When at least THROTTLE_SHARE of the answers of the last second
+    (and MIN_THROTTLES of them) were refusals for the rate (a 429 or a throttling code), the pace drops
+    to DECREASE times the rate the provider accepted over that second, then climbs back to that rate
+    within RECOVERY seconds and probes beyond it by PROBE_GROWTH per second, until it is no longer
+    needed. A provider's window stays full for a while after the burst that filled it, so refusals
+    within COOLDOWN seconds of a cut, or of requests sent before it, belong to the same congestion. A
+    stray refusal now and then (a provider's hiccup) does not slow a task down: its request is retried
+    after its Retry-After, and that is all.
     """
 
     DECREASE = 0.7
+    THROTTLE_SHARE = 0.2
+    MIN_THROTTLES = 3
+    COOLDOWN = 1.0
     RECOVERY = 2.0
     PROBE_GROWTH = 1.1
     MIN_RATE = 1.0
@@ -52,7 +59,7 @@ class RateLimiter:
         self._updated = clock()
         self._quotas = dict((method.upper(), quota) for method, quota in (window_quotas or {}).items())
         self._history = collections.defaultdict(collections.deque)
-        self._recent = collections.deque()
+        self._answers = collections.deque()  # (time, refused for the rate) over the last second
         self._cut = None  # (time of the last cut, rate after it, rate before it)
         self.waited = 0.0
         self.throttles = 0
@@ -78,7 +85,7 @@ class RateLimiter:
         rate = self.pace(now)
         if rate is not None:
             self._tokens = min(float(self.burst), self._tokens + (now - self._updated) * rate)
-            if self._tokens < 1.0:
+            if self._tokens < 1.0 - 1e-9:  # a rounding error is no reason to wait
                 wait = (1.0 - self._tokens) / rate
         self._updated = now
         quota = self._quotas.get(method)
@@ -95,9 +102,6 @@ class RateLimiter:
             self._tokens -= 1.0
         if quota is not None:
             self._history[method].append(now)
-        self._recent.append(now)
-        while self._recent and self._recent[0] <= now - 1.0:
-            self._recent.popleft()
         return 0.0
 
     def acquire(self, method=None, deadline=None):
@@ -114,22 +118,29 @@ class RateLimiter:
             self.waited += wait
             self._sleep(wait)
 
-    def throttled(self, sent_at=None):
-        """The provider refused a request sent at `sent_at` for its rate: slow down, once per burst."""
+    def answered(self, throttled, sent_at=None):
+        """An answer to a request sent at `sent_at`: `throttled` when the provider refused it for its rate."""
         with self._lock:
             now = self._clock()
-            if self._cut is not None and sent_at is not None and sent_at < self._cut[0]:
-                return  # sent before the last cut, which already answered this burst
-            while self._recent and self._recent[0] <= now - 1.0:
-                self._recent.popleft()
-            measured = float(len(self._recent))
+            self._answers.append((now, bool(throttled)))
+            while self._answers and self._answers[0][0] <= now - 1.0:
+                self._answers.popleft()
+            if not throttled or self._same_congestion(now, sent_at):
+                return
+            refused = sum(1 for _time, was_refused in self._answers if was_refused)
+            if refused < self.MIN_THROTTLES or refused < self.THROTTLE_SHARE * len(self._answers):
+                return
+            accepted = float(len(self._answers) - refused)
             current = self.pace(now)
-            if current is not None:
-                measured = min(measured, current)
-            high = max(self.MIN_RATE, measured)
+            high = max(self.MIN_RATE, min(accepted, current) if current is not None else accepted)
             self._cut = (now, max(self.MIN_RATE, high * self.DECREASE), high)
             self._tokens = min(self._tokens, 0.0)
             self.throttles += 1
+
+    def _same_congestion(self, now, sent_at):
+        if self._cut is None:
+            return False
+        return now - self._cut[0] < self.COOLDOWN or (sent_at is not None and sent_at < self._cut[0])
 
 
 class Outcome:

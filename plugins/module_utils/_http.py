@@ -338,6 +338,8 @@ class HttpTransport:
                 self._answered = True
                 error = self._response_error(response, method, shown_url)
                 if error is None:
+                    if self.limiter is not None:
+                        self.limiter.answered(False, sent_at)
                     return response
                 # Only 401 says the token is no good; a new token cannot fix a 403 (missing scope or role).
                 if (isinstance(error, AuthenticationError) and error.status == 401 and not renewed_auth
@@ -345,8 +347,8 @@ class HttpTransport:
                     # An expired token is renewed once per request, not counted as a retry.
                     renewed_auth = True
                     continue
-            if self.limiter is not None and error.is_throttling:
-                self.limiter.throttled(sent_at)
+            if self.limiter is not None and response is not None:
+                self.limiter.answered(error.is_throttling, sent_at)
             if changing and lost_answer is None and self._may_have_been_processed(error, response):
                 lost_answer = {"message": str(error), "request_id": error.request_id}
             delay = retry_delay(attempt, self.retries, error, base=self.backoff_base,
@@ -366,7 +368,9 @@ class HttpTransport:
     def _may_have_been_processed(error, response):
         """Whether the failed attempt may have reached the provider and been carried out."""
         if response is not None:
-            return response.status_code >= 500
+            # 503 says the server could not take the request on (RFC 9110); other 5xx answers (a gateway's 502
+            # or 504, a 500) may come after the work was done.
+            return response.status_code >= 500 and response.status_code != 503
         # A connection that was never made (refused, no such host, connect timeout) sent nothing.
         return isinstance(error, ConnectionFailure) and not getattr(error, "not_sent", False)
 

@@ -124,6 +124,14 @@ def confirm_gone(entry, description, lost_answer):
     entry.actions.append(description)
     entry.confirmed_after_retry = True
     record_request_id(entry, lost_answer.get("request_id"))
+    if entry.unread:
+        # Nothing read the user before the delete, so nothing tells whether it existed: say so, and
+        # report it as a change rather than hide a deletion this task may have made.
+        entry.found = None
+        entry.msg = ("deleted or already absent (the first answer was lost (%s) and the retry found no user; the "
+                     "user was not read before the delete, so which of the two cannot be told)"
+                     % lost_answer.get("message", "no answer"))
+        return
     entry.msg = ("deleted (confirmed after a retry: the first answer was lost (%s) and the retry found the user gone)"
                  % lost_answer.get("message", "no answer"))
 
@@ -136,6 +144,9 @@ class UserDirectory:
     window_quotas = None
     # Options (beyond the common ones) that name a secret or a connection detail.
     secret_options = ()
+    # A rate the provider documents (requests per second): the default cap is this less the burst of
+    # `parallelism`, so that no second ever sees more than the documented rate.
+    documented_rate = None
     # Whether a delete by id answers "not found" for a user that does not exist, so that a user given by
     # id can be deleted with one request, without reading it first.
     deletes_by_id = False
@@ -147,6 +158,8 @@ class UserDirectory:
         self.parallelism = params["parallelism"]
         self.redact = Redactor(params.get(option) for option in self.secret_options)
         rate = params["rate_limit"] if params["rate_limit"] is not None else self.default_rate_limit
+        if params["rate_limit"] is None and self.documented_rate is not None:
+            rate = max(1.0, self.documented_rate - self.parallelism)
         self.limiter = RateLimiter(rate=rate, burst=max(1, self.parallelism),
                                    window_quotas=self.window_quotas)
         # One deadline for the whole task, shared by every transport it opens.
@@ -300,10 +313,6 @@ class UserDirectory:
                 request_id = step.call()
             except NotFoundError as exc:
                 lost = exc.lost_answer or entry.lost_answer
-                if lost and self.module.params["state"] == "absent" and step is entry.steps[-1]:
-                    # Our delete was carried out; only its answer was lost.
-                    confirm_gone(entry, step.description, lost)
-                    return
                 if entry.unread:
                     # Deleted without a read first: "not found" means absent only in a proven directory.
                     try:
@@ -312,7 +321,11 @@ class UserDirectory:
                         entry.fail(proof_error)
                         return
                     entry.found = False
-                    entry.user = None
+                if lost and self.module.params["state"] == "absent" and step is entry.steps[-1]:
+                    # Our delete may have been carried out; only its answer was lost.
+                    confirm_gone(entry, step.description, lost)
+                    return
+                entry.user = None if entry.unread else entry.user
                 # The user vanished between our lookup and this call: already absent.
                 entry.state = "absent"
                 if self.module.params["state"] == "enabled":

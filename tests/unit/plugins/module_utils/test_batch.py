@@ -105,34 +105,51 @@ def test_without_a_cap_nothing_is_paced_until_the_provider_throttles():
     assert clock.sleeps == [] and limiter.pace() is None
 
 
-def test_a_throttle_cuts_the_pace_below_the_measured_rate_then_it_recovers_and_probes():
+def answers(limiter, clock, accepted, refused, seconds=1.0):
+    """`accepted` then `refused` answers spread over `seconds`; returns the limiter's cuts."""
+    count = accepted + refused
+    for number in range(count):
+        clock.now += seconds / count
+        limiter.answered(number >= accepted, limiter.acquire())
+    return limiter.throttles
+
+
+def test_a_congestion_cuts_the_pace_below_the_accepted_rate_then_it_recovers_and_probes():
     clock = FakeClock()
     limiter = RateLimiter(rate=None, burst=8, clock=clock, sleep=clock.sleep)
-    for _request in range(50):
-        clock.now += 0.02  # 50 requests in one second
-        limiter.acquire()
-    limiter.throttled(clock.now)
-    assert limiter.pace() == pytest.approx(50 * RateLimiter.DECREASE)
+    assert answers(limiter, clock, accepted=40, refused=30, seconds=0.5) == 1
+    # Cut to 70% of the 40 accepted answers, and climbing back since (the last refusals came after the cut).
+    assert 40 * RateLimiter.DECREASE <= limiter.pace() < 40
     clock.now += RateLimiter.RECOVERY
-    assert limiter.pace() == pytest.approx(50)
+    assert limiter.pace() >= 40  # back to the accepted rate within RECOVERY seconds
     clock.now += 5
-    assert limiter.pace() > 50  # probing for more once the enforced limit may have moved
+    assert limiter.pace() > 40 * 1.5  # probing for more once the enforced limit may have moved
+
+
+def test_stray_refusals_do_not_slow_a_task_down():
+    clock = FakeClock()
+    limiter = RateLimiter(rate=None, burst=8, clock=clock, sleep=clock.sleep)
+    for _second in range(10):
+        answers(limiter, clock, accepted=45, refused=5)
+    assert limiter.throttles == 0 and limiter.pace() is None
 
 
 def test_a_burst_of_refusals_cuts_once():
     clock = FakeClock()
     limiter = RateLimiter(rate=None, burst=8, clock=clock, sleep=clock.sleep)
-    sent = paced(limiter, clock, 40)
+    sent = [limiter.acquire() for _number in range(40)]
     clock.now += 0.5
     for sent_at in sent:
-        limiter.throttled(sent_at)
+        limiter.answered(True, sent_at)
     assert limiter.throttles == 1
+    assert limiter.pace() == RateLimiter.MIN_RATE * RateLimiter.DECREASE or limiter.pace() >= RateLimiter.MIN_RATE * 0.7
 
 
 def test_the_adaptive_pace_never_exceeds_the_cap():
     clock = FakeClock()
     limiter = RateLimiter(rate=5, burst=1, clock=clock, sleep=clock.sleep)
-    limiter.throttled(clock.now)
+    answers(limiter, clock, accepted=2, refused=5)
+    assert limiter.throttles == 1
     clock.now += 1000
     assert limiter.pace() == 5
     sent = paced(limiter, clock, 11)
@@ -145,3 +162,16 @@ def test_no_slot_before_the_deadline_is_said_at_once_without_waiting():
     assert limiter.acquire("DELETE", deadline=10) == 0.0
     assert limiter.acquire("DELETE", deadline=10) is None
     assert clock.sleeps == []
+
+
+def test_refusals_within_the_cooldown_of_a_cut_are_the_same_congestion():
+    clock = FakeClock()
+    limiter = RateLimiter(rate=None, burst=8, clock=clock, sleep=clock.sleep)
+    answers(limiter, clock, accepted=40, refused=20, seconds=0.5)
+    cut = limiter.pace()
+    clock.now += 0.1
+    answers(limiter, clock, accepted=0, refused=10, seconds=0.2)  # sent after the cut; the window is still full
+    assert limiter.throttles == 1 and limiter.pace() > cut
+    clock.now += RateLimiter.COOLDOWN
+    answers(limiter, clock, accepted=10, refused=10, seconds=0.5)
+    assert limiter.throttles == 2

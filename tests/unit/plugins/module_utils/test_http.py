@@ -342,6 +342,15 @@ def test_an_answer_that_proves_nothing_was_done_is_not_a_lost_answer(server):
     assert caught.value.lost_answer is None
 
 
+def test_a_503_says_the_request_was_not_taken_on(server):
+    sim = Users(ids=())
+    sim.add_fault(method="DELETE", action="respond", status=503, headers={"Retry-After": "0"})
+    srv = server(sim)
+    with pytest.raises(_http.NotFoundError) as caught:
+        transport([]).request("DELETE", srv.url + "/users/u1")
+    assert caught.value.lost_answer is None
+
+
 def test_reads_never_carry_a_lost_answer(server):
     sim = Users(ids=())
     sim.add_fault(action="process_then_respond", status=502)

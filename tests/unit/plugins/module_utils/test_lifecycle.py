@@ -43,6 +43,9 @@ class Directory(_lifecycle.UserDirectory):
     def is_enabled(self, user):
         return True
 
+    def user_stub(self, user_id):
+        return {"id": user_id, "name": None}
+
     def delete_user(self, user):
         return self.delete(user)
 
@@ -90,6 +93,23 @@ def test_a_not_found_after_a_lost_answer_is_a_deletion_by_this_run():
     assert result["msg"].startswith("deleted (confirmed after a retry")
     assert result["request_ids"] == ["req-1"]
     assert _lifecycle.summarize([result], False) == "deleted: 1"
+
+
+def test_an_unread_user_gone_after_a_lost_answer_says_that_nothing_tells_which():
+    def gone(user):
+        error = NotFoundError("Stand-in", "no such user", status=404)
+        error.lost_answer = lost()
+        raise error
+
+    directory = Directory(StandInModule(), gone)
+    entry = _lifecycle.Entry("u1", "id")
+    _lifecycle.resolve(directory, [entry], unread=True)
+    directory.apply(_lifecycle.plan(directory, [entry], "absent"))
+    _lifecycle.finish_entry(entry, "absent", False)
+    result = _lifecycle.entry_result(directory, entry)
+    assert (result["changed"], result["found"], result["state"]) == (True, None, "absent")
+    assert result["msg"].startswith("deleted or already absent (the first answer was lost")
+    assert _lifecycle.summarize([result], False) == "deleted or already absent: 1"
 
 
 def test_a_not_found_without_a_lost_answer_stays_already_absent():
