@@ -36,15 +36,17 @@ attributes:
     membership:
       - identity.lifecycle.atlassian
 notes:
-  - Atlassian documents no rate limit for the SCIM API, so by default no fixed rate applies: at most
-    O(parallelism) requests are in flight, and when Atlassian answers HTTP 429 the task slows down to 70% of
-    the rate it measured over the last second, retries the refused request after its C(Retry-After), and climbs
-    back within two seconds, probing for more. An explicit O(rate_limit) is a cap that is never exceeded.
+  - Atlassian documents no rate limit for the SCIM API, so by default no fixed rate applies. At most
+    O(parallelism) requests are in flight; a refused request (HTTP 429) is retried after its C(Retry-After),
+    and when a fifth of the answers of the last second are such refusals, the task slows down to 70% of the
+    rate Atlassian accepted over that second, then climbs back within two seconds, probing for more. An
+    explicit O(rate_limit) is a cap that is never exceeded.
   - Users given by O(user_id) with O(state=absent) are deleted with one request each, without being read
     first (HTTP 404 means already absent, once one request has proven the directory), unless the task is in
     check or diff mode or names a single user (whose object is returned as RV(user)).
   - Before any user is looked up, one request lists the directory, so that a wrong O(directory_id) or
-    O(api_key) fails the task instead of making every user look already absent.
+    O(api_key) fails the task instead of making every user look already absent. Deletes without a read first
+    send this request only when a delete answers 404.
 seealso:
   - name: Atlassian user provisioning REST API
     description: The SCIM API these modules use.

@@ -23,9 +23,11 @@ options:
       - An address where nothing has answered yet and that refuses connections (or does not resolve) is
         not retried, so that a wrong URL fails at once.
       - When a changing request (a delete, say) was possibly carried out although its answer was lost
-        (HTTP 5xx, a timeout or a dropped connection) and its retry finds the user gone, the user is
-        reported as changed by this task, with a message saying that the deletion was confirmed after a
-        retry and the first attempt's request id where the provider gave one.
+        (an HTTP 5xx other than 503, a timeout or a dropped connection) and its retry finds the user gone,
+        the user is reported as changed by this task, with a message saying that the deletion was confirmed
+        after a retry and the first attempt's request id where the provider gave one. For a user deleted
+        without being read first, the message says instead that nothing tells whether this task deleted the
+        user or it was already absent, and RV(users[].found) is null.
     type: int
     default: 5
   validate_certs:

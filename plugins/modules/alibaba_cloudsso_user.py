@@ -119,7 +119,10 @@ users:
       type: str
       sample: dana.lee@example.com
     found:
-      description: Whether the user existed when the task started.
+      description:
+        - Whether the user existed when the task started.
+        - Null when the user was deleted without being read first and neither the delete nor its retry could tell
+          (see the retries option), or when such a delete failed.
       type: bool
     changed:
       description: Whether this user changed (or would change in check mode).
