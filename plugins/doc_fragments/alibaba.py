@@ -64,7 +64,7 @@ notes:
     98. Below it, when a fifth of the answers of the last second are C(Throttling*) refusals (other
     automation on the same account, say), the task slows down to 70% of the rate CloudSSO accepted over that
     second, then climbs back within two seconds.
-  - Users given by O(user_id) with O(state=absent) and without O(force) are deleted with one C(DeleteUser) each,
+  - Users given by O(user_id) with C(state=absent) and without C(force) are deleted with one C(DeleteUser) each,
     without a C(GetUser) first (C(EntityNotExists.User) means already absent, once C(GetDirectory) has proven the
     directory), unless the task is in check or diff mode or names a single user.
   - Before any user is looked up, C(GetDirectory) proves the credentials and the directory, so that a wrong

@@ -41,9 +41,9 @@ notes:
     and when a fifth of the answers of the last second are such refusals, the task slows down to 70% of the
     rate Atlassian accepted over that second, then climbs back within two seconds, probing for more. An
     explicit O(rate_limit) is a cap that is never exceeded.
-  - Users given by O(user_id) with O(state=absent) are deleted with one request each, without being read
+  - Users given by O(user_id) with C(state=absent) are deleted with one request each, without being read
     first (HTTP 404 means already absent, once one request has proven the directory), unless the task is in
-    check or diff mode or names a single user (whose object is returned as RV(user)).
+    check or diff mode or names a single user (whose object is returned as C(user)).
   - Before any user is looked up, one request lists the directory, so that a wrong O(directory_id) or
     O(api_key) fails the task instead of making every user look already absent. Deletes without a read first
     send this request only when a delete answers 404.

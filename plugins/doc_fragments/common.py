@@ -27,7 +27,7 @@ options:
         the user is reported as changed by this task, with a message saying that the deletion was confirmed
         after a retry and the first attempt's request id where the provider gave one. For a user deleted
         without being read first, the message says instead that nothing tells whether this task deleted the
-        user or it was already absent, and RV(users[].found) is null.
+        user or it was already absent, and C(users[].found) is null.
     type: int
     default: 5
   validate_certs:

@@ -8,8 +8,9 @@
 
 `RateLimiter` spaces requests (every attempt, retries included) to at most `rate` per second,
 optionally keeps per-method quotas over a sliding window (UiPath counts GETs and DELETEs per
-5 minutes), and slows down on its own when a provider answers that it is throttling. `run_concurrently` runs one function per item on at most `parallelism` threads and
-returns the outcomes in input order, so that one failure never stops the others.
+5 minutes), and slows down on its own when a provider answers that it is throttling.
+`run_concurrently` runs one function per item on at most `parallelism` threads and returns the
+outcomes in input order, so that one failure never stops the others.
 """
 
 from __future__ import annotations
