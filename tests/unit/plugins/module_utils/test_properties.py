@@ -47,6 +47,8 @@ from simulators.alibaba import AlibabaCloudSsoSimulator
 from simulators.atlassian import AtlassianScimSimulator
 from simulators.uipath import UiPathIdentitySimulator
 
+from . import fakes
+
 # Network examples: no deadline; few enough examples that the file runs in well under a minute.
 PROPERTY = settings(max_examples=40, deadline=None, database=None, report_multiple_bugs=False,
                     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
@@ -165,8 +167,8 @@ class Finished(BaseException):
         self.exception = exception
 
 
-class StandInModule:
-    """What run_user_module needs from AnsibleModule: params with the spec's defaults, check mode, warnings."""
+class StandInModule(fakes.StandInModule):
+    """What run_user_module needs from AnsibleModule: params with the spec's defaults, and the exits."""
 
     def __init__(self, directory_cls, **params):
         spec = {}
@@ -174,16 +176,10 @@ class StandInModule:
         spec.update(_lifecycle.common_options())
         spec.update(_lifecycle.user_options())
         spec.update(directory_cls.extra_user_options())
-        self.params = dict((name, option.get("default")) for name, option in spec.items())
-        self.params.update(retries=0, timeout=10.0)
-        self.params.update(params)
-        self.check_mode = False
-        self._diff = False
-        self.no_log_values = set()
-        self.warnings = []
-
-    def warn(self, text):
-        self.warnings.append(text)
+        defaults = dict((name, option.get("default")) for name, option in spec.items())
+        defaults.update(retries=0, timeout=10.0)
+        defaults.update(params)
+        super().__init__(**defaults)
 
     def fail_json(self, **result):
         # Called inside the handler of the error that failed the task: keep that error.
