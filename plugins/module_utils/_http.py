@@ -198,6 +198,8 @@ MAX_VALUE_LENGTH = 1024
 def has_control_characters(text):
     """C0 controls (CR, LF, TAB, NUL...), DEL and C1 controls, none of which belong in an id, a name,
     a header or a secret."""
+    if isinstance(text, bytes):
+        text = text.decode("latin-1")
     return any(ord(char) < 32 or 127 <= ord(char) < 160 for char in str(text))
 
 
@@ -326,6 +328,9 @@ class HttpTransport:
             try:
                 prepared = self.session.prepare_request(requests.Request(
                     method, url, params=params, json=json, data=data, headers=headers, auth=self.auth))
+                # requests lets a value end in a newline through; no header value may carry one.
+                if any(has_control_characters(value) for value in prepared.headers.values()):
+                    raise ValueError("header value with control characters")
                 self._count("requests")
                 response = self.session.send(prepared, timeout=self._attempt_timeout(), allow_redirects=False)
             except requests.exceptions.RequestException as exc:

@@ -436,6 +436,23 @@ def test_a_header_value_with_a_newline_becomes_a_redacted_provider_error(server)
     assert sim.requests() == []
 
 
+@pytest.mark.parametrize("value", ["Bearer /\r folded-token-value", b"Bearer raw\n\tbytes-token-value"])
+def test_a_header_value_that_http_client_would_fold_is_never_sent(server, value):
+    """An auth callable sets its header after requests' own header check, and http.client lets a CR or
+    LF followed by a space or tab through (obsolete line folding): a token from a hostile token endpoint
+    would reach the wire. The transport checks every header itself."""
+    sim = Scripted()
+    srv = server(sim)
+
+    def auth(prepared):
+        prepared.headers["Authorization"] = value
+        return prepared
+
+    with pytest.raises(_http.ProviderError, match="header value"):
+        transport([], auth=auth).request("GET", srv.url + "/x")
+    assert sim.requests() == []
+
+
 def test_netrc_never_replaces_the_configured_authorization(server, tmp_path, monkeypatch):
     netrc = tmp_path / "netrc"
     netrc.write_text("machine 127.0.0.1 login intruder password from-netrc\n")
