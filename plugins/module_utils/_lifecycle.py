@@ -321,11 +321,11 @@ class UserDirectory:
                         entry.fail(proof_error)
                         return
                     entry.found = False
+                    entry.user = None
                 if lost and self.module.params["state"] == "absent" and step is entry.steps[-1]:
                     # Our delete may have been carried out; only its answer was lost.
                     confirm_gone(entry, step.description, lost)
                     return
-                entry.user = None if entry.unread else entry.user
                 # The user vanished between our lookup and this call: already absent.
                 entry.state = "absent"
                 if self.module.params["state"] == "enabled":
