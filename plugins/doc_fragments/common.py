@@ -50,7 +50,8 @@ options:
     description:
       - At most this many requests per second to the provider, counting every retry.
       - When not set, a default chosen from the provider's documented limits applies (see the
-        module's notes).
+        module's notes), and the pace adapts to the provider's refusals (HTTP 429 or a throttling code).
+        When set, refused requests are retried after their C(Retry-After), but the pace stays as given.
     type: float
   deadline:
     description:

@@ -40,18 +40,20 @@ class RateLimiter:
     """
 
     DECREASE = 0.7
-    THROTTLE_SHARE = 0.2
+    THROTTLE_SHARE = 0.1
     MIN_THROTTLES = 3
     COOLDOWN = 1.0
     RECOVERY = 2.0
-    PROBE_GROWTH = 1.1
+    PROBE_GROWTH = 1.05
     MIN_RATE = 1.0
 
     def __init__(self, rate=None, burst=1, window_quotas=None, clock=time.monotonic,
-                 sleep=time.sleep):
+                 sleep=time.sleep, adaptive=True):
         if rate is not None and rate <= 0:
             raise ValueError("rate must be positive")
         self.rate = rate
+        # False when the caller set the rate: its refusals are retried, and the pace is theirs to choose.
+        self.adaptive = adaptive
         self.burst = max(1, int(burst))
         self._clock = clock
         self._sleep = sleep
@@ -126,7 +128,7 @@ class RateLimiter:
             self._answers.append((now, bool(throttled)))
             while self._answers and self._answers[0][0] <= now - 1.0:
                 self._answers.popleft()
-            if not throttled or self._same_congestion(now, sent_at):
+            if not throttled or not self.adaptive or self._same_congestion(now, sent_at):
                 return
             refused = sum(1 for _time, was_refused in self._answers if was_refused)
             if refused < self.MIN_THROTTLES or refused < self.THROTTLE_SHARE * len(self._answers):

@@ -160,8 +160,9 @@ class UserDirectory:
         rate = params["rate_limit"] if params["rate_limit"] is not None else self.default_rate_limit
         if params["rate_limit"] is None and self.documented_rate is not None:
             rate = max(1.0, self.documented_rate - self.parallelism)
+        # An explicit rate_limit is the user's choice of pace; otherwise the pace adapts to refusals.
         self.limiter = RateLimiter(rate=rate, burst=max(1, self.parallelism),
-                                   window_quotas=self.window_quotas)
+                                   window_quotas=self.window_quotas, adaptive=params["rate_limit"] is None)
         # One deadline for the whole task, shared by every transport it opens.
         self.deadline = time.monotonic() + params["deadline"] if params.get("deadline") else None
         self.transport = None
