@@ -473,3 +473,24 @@ def test_tls_verification_ca_path_and_validate_certs(ansible, serve, tmp_path):
     assert "TLS verification failed" in untrusted["msg"] and "ca_path" in untrusted["msg"]
     assert result.task("ca_path")["users"][0]["id"] == "u-alice"
     assert result.task("no verification")["users"][0]["id"] == "u-alice"
+
+
+def test_an_enforced_unpublished_limit_is_met_by_slowing_down(ansible, serve):
+    """Atlassian publishes no SCIM limit; a simulator that enforces one (429 with Retry-After) is met by the
+    adaptive pace: every user is deleted and reported exactly once, and the task says what it retried."""
+    leavers = [person("u-l%03d" % number, "limit%03d@example.com" % number) for number in range(120)]
+    simulator = seed(extra_users=leavers)
+    server = serve(simulator)
+    simulator.configure_load(enforced_limit=30)
+    result = ansible.tasks([{"name": "batch", MODULE: {"user_id": [user["id"] for user in leavers],
+                                                       "state": "absent", "parallelism": 16}}],
+                           module_defaults=defaults(server))
+    assert result.returncode == 0, result.output
+    task = result.task("batch")
+    assert [user["msg"] for user in task["users"]] == ["deleted"] * len(leavers)
+    assert not [user for user in simulator.users(DIRECTORY) if user["id"].startswith("u-l")]
+    refused = [entry for entry in simulator.requests() if entry["status"] == 429]
+    accepted_deletes = [entry for entry in simulator.requests(method="DELETE") if entry["status"] == 204]
+    assert len(accepted_deletes) == len(leavers)
+    if refused:
+        assert any("429: %d" % len(refused) in warning for warning in task["warnings"])
