@@ -108,7 +108,7 @@ class RateLimiter:
         return 0.0
 
     def acquire(self, method=None, deadline=None):
-        """Wait for a slot; returns the time the request was let go (for `throttled`), or None when
+        """Wait for a slot; returns the time the request was let go (for `answered`), or None when
         no slot comes before `deadline` (a time on the limiter's clock), without waiting for it."""
         method = (method or "").upper()
         while True:

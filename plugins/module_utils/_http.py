@@ -328,7 +328,8 @@ class HttpTransport:
             try:
                 prepared = self.session.prepare_request(requests.Request(
                     method, url, params=params, json=json, data=data, headers=headers, auth=self.auth))
-                # requests lets a value end in a newline through; no header value may carry one.
+                # An auth callable sets its header after requests' own check, and http.client lets a folded
+                # line break through: no header value may carry a control character.
                 if any(has_control_characters(value) for value in prepared.headers.values()):
                     raise ValueError("header value with control characters")
                 self._count("requests")
@@ -342,9 +343,9 @@ class HttpTransport:
             else:
                 self._answered = True
                 error = self._response_error(response, method, shown_url)
+                if self.limiter is not None:
+                    self.limiter.answered(error is not None and error.is_throttling, sent_at)
                 if error is None:
-                    if self.limiter is not None:
-                        self.limiter.answered(False, sent_at)
                     return response
                 # Only 401 says the token is no good; a new token cannot fix a 403 (missing scope or role).
                 if (isinstance(error, AuthenticationError) and error.status == 401 and not renewed_auth
@@ -352,8 +353,6 @@ class HttpTransport:
                     # An expired token is renewed once per request, not counted as a retry.
                     renewed_auth = True
                     continue
-            if self.limiter is not None and response is not None:
-                self.limiter.answered(error.is_throttling, sent_at)
             if changing and lost_answer is None and self._may_have_been_processed(error, response):
                 lost_answer = {"message": str(error), "request_id": error.request_id}
             delay = retry_delay(attempt, self.retries, error, base=self.backoff_base,
@@ -401,7 +400,9 @@ class HttpTransport:
         return self._with_lost_answer(error, lost_answer)
 
     def _check_cleartext(self, url):
-        warning = cleartext_warning(url) if self._warn is not None else None
+        if self._warn is None or url[:8].lower() == "https://":
+            return
+        warning = cleartext_warning(url)
         if warning and warning not in self._warned:
             self._warned.add(warning)
             self._warn("%s: %s" % (self.provider, self.redact(warning)))
