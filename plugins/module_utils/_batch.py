@@ -34,9 +34,12 @@ class RateLimiter:
     to DECREASE times the rate the provider accepted over that second, then climbs back to that rate
     within RECOVERY seconds and probes beyond it by PROBE_GROWTH per second, until it is no longer
     needed. A provider's window stays full for a while after the burst that filled it, so refusals
-    within COOLDOWN seconds of a cut, or of requests sent before it, belong to the same congestion. A
-    stray refusal now and then (a provider's hiccup) does not slow a task down: its request is retried
-    after its Retry-After, and that is all.
+    within COOLDOWN seconds of a cut, or of requests sent before it, belong to the same congestion. When
+    at least HOLD_SHARE of the last second's answers were refused and they say how long to wait
+    (Retry-After), the provider's window is full: no request at all is let go before that time, since
+    each would be refused as well, and the climb starts from there. A stray refusal now
+    and then (a provider's hiccup) does not slow a task down: its request is retried after its
+    Retry-After, and that is all.
     """
 
     DECREASE = 0.7
@@ -46,6 +49,8 @@ class RateLimiter:
     RECOVERY = 2.0
     PROBE_GROWTH = 1.05
     MIN_RATE = 1.0
+    HOLD_SHARE = 0.25
+    MAX_HOLD = 60.0
 
     def __init__(self, rate=None, burst=1, window_quotas=None, clock=time.monotonic,
                  sleep=time.sleep, adaptive=True):
@@ -64,6 +69,7 @@ class RateLimiter:
         self._history = collections.defaultdict(collections.deque)
         self._answers = collections.deque()  # (time, refused for the rate) over the last second
         self._cut = None  # (time of the last cut, rate after it, rate before it)
+        self._hold_until = None  # no request before this time: the provider's Retry-After in a congestion
         self.waited = 0.0
         self.throttles = 0
 
@@ -73,7 +79,7 @@ class RateLimiter:
         adaptive = None
         if self._cut is not None:
             cut_at, low, high = self._cut
-            elapsed = now - cut_at
+            elapsed = max(0.0, now - max(cut_at, self._hold_until or cut_at))
             if elapsed <= self.RECOVERY:
                 adaptive = low + (high - low) * elapsed / self.RECOVERY
             else:
@@ -85,9 +91,14 @@ class RateLimiter:
         """Take a slot now if one is free; else return how long to wait before asking again."""
         now = self._clock()
         wait = 0.0
+        if self._hold_until is not None and now < self._hold_until:
+            # No burst when the hold ends: one request then, the others at the pace from there.
+            self._tokens = 1.0
+            self._updated = self._hold_until
+            return self._hold_until - now
         rate = self.pace(now)
         if rate is not None:
-            self._tokens = min(float(self.burst), self._tokens + (now - self._updated) * rate)
+            self._tokens = min(float(self.burst), self._tokens + max(0.0, now - self._updated) * rate)
             if self._tokens < 1.0 - 1e-9:  # a rounding error is no reason to wait
                 wait = (1.0 - self._tokens) / rate
         self._updated = now
@@ -121,14 +132,18 @@ class RateLimiter:
             self.waited += wait
             self._sleep(wait)
 
-    def answered(self, throttled, sent_at=None):
-        """An answer to a request sent at `sent_at`: `throttled` when the provider refused it for its rate."""
+    def answered(self, throttled, sent_at=None, retry_after=None):
+        """An answer to a request sent at `sent_at`: `throttled` when the provider refused it for its rate,
+        with the seconds it asked to wait (`retry_after`) when it said."""
         with self._lock:
             now = self._clock()
             self._answers.append((now, bool(throttled)))
             while self._answers and self._answers[0][0] <= now - 1.0:
                 self._answers.popleft()
-            if not throttled or not self.adaptive or self._same_congestion(now, sent_at):
+            if not throttled or not self.adaptive:
+                return
+            if self._same_congestion(now, sent_at):
+                self._hold(now, retry_after)
                 return
             refused = sum(1 for _time, was_refused in self._answers if was_refused)
             if refused < self.MIN_THROTTLES or refused < self.THROTTLE_SHARE * len(self._answers):
@@ -139,6 +154,16 @@ class RateLimiter:
             self._cut = (now, max(self.MIN_RATE, high * self.DECREASE), high)
             self._tokens = min(self._tokens, 0.0)
             self.throttles += 1
+            self._hold(now, retry_after)
+
+    def _hold(self, now, retry_after):
+        # Only a window filled by a burst refuses whatever comes next; a slight overshoot is met by the cut.
+        refused = sum(1 for _time, was_refused in self._answers if was_refused)
+        if refused < self.HOLD_SHARE * len(self._answers):
+            return
+        if retry_after is not None and retry_after > 0:
+            until = now + min(float(retry_after), self.MAX_HOLD)
+            self._hold_until = until if self._hold_until is None else max(self._hold_until, until)
 
     def _same_congestion(self, now, sent_at):
         if self._cut is None:

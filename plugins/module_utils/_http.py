@@ -344,7 +344,8 @@ class HttpTransport:
                 self._answered = True
                 error = self._response_error(response, method, shown_url)
                 if self.limiter is not None:
-                    self.limiter.answered(error is not None and error.is_throttling, sent_at)
+                    throttled = error is not None and error.is_throttling
+                    self.limiter.answered(throttled, sent_at, retry_after=error.retry_after if throttled else None)
                 if error is None:
                     return response
                 # Only 401 says the token is no good; a new token cannot fix a 403 (missing scope or role).

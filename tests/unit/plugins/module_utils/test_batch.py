@@ -182,3 +182,54 @@ def test_an_explicit_rate_is_kept_whatever_the_refusals():
     limiter = RateLimiter(rate=20, burst=8, clock=clock, sleep=clock.sleep, adaptive=False)
     answers(limiter, clock, accepted=5, refused=15)
     assert limiter.throttles == 0 and limiter.pace() == 20
+
+
+def test_a_congestion_holds_every_request_for_the_retry_after_the_provider_asked():
+    # A provider that refuses for its rate keeps refusing until its window has passed: requests sent
+    # before Retry-After are refused too, so none is let go until then, and the pace climbs from there.
+    clock = FakeClock()
+    limiter = RateLimiter(rate=None, burst=32, clock=clock, sleep=clock.sleep)
+    sent = [limiter.acquire() for _number in range(40)]
+    clock.now += 0.05
+    for number, sent_at in enumerate(sent):
+        limiter.answered(number >= 30, sent_at, retry_after=1.0 if number >= 30 else None)
+    assert limiter.throttles == 1
+    held_from = clock.now
+    first = limiter.acquire()
+    assert first == pytest.approx(held_from + 1.0, abs=0.01)
+    assert limiter.pace() == pytest.approx(30 * RateLimiter.DECREASE, rel=0.05)
+
+
+def test_a_stray_refusal_holds_nothing_back():
+    clock = FakeClock()
+    limiter = RateLimiter(rate=None, burst=8, clock=clock, sleep=clock.sleep)
+    answers(limiter, clock, accepted=40, refused=0)
+    limiter.answered(True, limiter.acquire(), retry_after=5.0)
+    before = clock.now
+    limiter.acquire()
+    assert clock.now == before and limiter.throttles == 0
+
+
+def test_the_end_of_a_hold_lets_no_burst_go():
+    clock = FakeClock()
+    limiter = RateLimiter(rate=None, burst=32, clock=clock, sleep=clock.sleep)
+    sent = [limiter.acquire() for _number in range(40)]
+    clock.now += 0.05
+    for number, sent_at in enumerate(sent):
+        limiter.answered(number >= 30, sent_at, retry_after=1.0 if number >= 30 else None)
+    after = [limiter.acquire() for _number in range(8)]
+    pace = 30 * RateLimiter.DECREASE
+    # One request when the hold ends, then one every 1/pace seconds, not the burst of 32 saved up meanwhile.
+    assert after[-1] - after[0] == pytest.approx(7 / pace, rel=0.1)
+
+
+def test_a_slight_overshoot_cuts_the_pace_but_holds_nothing_back():
+    clock = FakeClock()
+    limiter = RateLimiter(rate=None, burst=8, clock=clock, sleep=clock.sleep)
+    for number in range(45):
+        clock.now += 1.0 / 45
+        limiter.answered(number >= 40, limiter.acquire(), retry_after=1.0 if number >= 40 else None)
+    assert limiter.throttles == 1
+    before = clock.now
+    limiter.acquire()
+    assert clock.now - before < 0.1  # paced, not held for the Retry-After
