@@ -39,7 +39,9 @@ notes:
   - Atlassian documents no rate limit for the SCIM API, so by default no fixed rate applies. At most
     O(parallelism) requests are in flight; a refused request (HTTP 429) is retried after its C(Retry-After),
     and when a tenth of the answers of the last second are such refusals, the task slows down to 70% of the
-    rate Atlassian accepted over that second, then climbs back within two seconds, probing for more. An
+    rate Atlassian accepted over that second, then climbs back within two seconds, probing for more. When a
+    quarter of them are refusals, the limit's window is full, and no request at all goes before the
+    C(Retry-After) they name. An
     explicit O(rate_limit) is a fixed pace instead, never exceeded and not adapted.
   - Users given by O(user_id) with C(state=absent) are deleted with one request each, without being read
     first (HTTP 404 means already absent, once one request has proven the directory), unless the task is in

@@ -144,9 +144,11 @@ class UserDirectory:
     window_quotas = None
     # Options (beyond the common ones) that name a secret or a connection detail.
     secret_options = ()
-    # A rate the provider documents (requests per second): the default cap is this less the burst of
-    # `parallelism`, so that no second ever sees more than the documented rate.
+    # A rate the provider documents (requests per second): the default cap is this less the burst that
+    # may go at once (`parallelism`, but at most a tenth of the rate), so that no second ever sees more
+    # than the documented rate and a high `parallelism` does not lower the pace.
     documented_rate = None
+    DOCUMENTED_BURST_SHARE = 0.1
     # Whether a delete by id answers "not found" for a user that does not exist, so that a user given by
     # id can be deleted with one request, without reading it first.
     deletes_by_id = False
@@ -158,10 +160,12 @@ class UserDirectory:
         self.parallelism = params["parallelism"]
         self.redact = Redactor(params.get(option) for option in self.secret_options)
         rate = params["rate_limit"] if params["rate_limit"] is not None else self.default_rate_limit
+        burst = max(1, self.parallelism)
         if params["rate_limit"] is None and self.documented_rate is not None:
-            rate = max(1.0, self.documented_rate - self.parallelism)
+            burst = max(1, min(burst, int(self.documented_rate * self.DOCUMENTED_BURST_SHARE)))
+            rate = max(1.0, self.documented_rate - burst)
         # An explicit rate_limit is the user's choice of pace; otherwise the pace adapts to refusals.
-        self.limiter = RateLimiter(rate=rate, burst=max(1, self.parallelism),
+        self.limiter = RateLimiter(rate=rate, burst=burst,
                                    window_quotas=self.window_quotas, adaptive=params["rate_limit"] is None)
         # One deadline for the whole task, shared by every transport it opens.
         self.deadline = time.monotonic() + params["deadline"] if params.get("deadline") else None

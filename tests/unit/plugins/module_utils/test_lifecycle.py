@@ -165,3 +165,18 @@ def test_other_connection_values_with_control_characters_are_refused_too():
 def test_deadline_must_be_positive():
     with pytest.raises(InputError, match="^deadline"):
         _lifecycle.validate_common(StandInModule(deadline=0.0).params)
+
+
+class Documented(Directory):
+    documented_rate = 98.0
+
+
+@pytest.mark.parametrize("parallelism", [1, 8, 32, 64])
+def test_a_documented_rate_is_never_exceeded_and_high_parallelism_does_not_slow_the_pace(parallelism):
+    # No second may see more than the documented rate: the pace plus the burst that may go at once.
+    # The burst is what a small task needs, not all of `parallelism`, so the pace stays near the rate.
+    directory = Documented(StandInModule(parallelism=parallelism), delete=None)
+    limiter = directory.limiter
+    assert limiter.rate + limiter.burst <= 98.0
+    assert limiter.rate >= 88.0
+    assert limiter.burst == min(parallelism, 9)
