@@ -15,11 +15,13 @@ and failing at the end with the names of the users that failed.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 import traceback
 
-from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.errors import AnsibleFallbackNotFound
 
 from ._batch import RateLimiter, run_concurrently
 from ._http import (
@@ -39,8 +41,17 @@ MAX_PARALLELISM = 64
 
 
 def env(*names):
-    """An argument-spec fallback to the first of these environment variables that is set."""
-    return (env_fallback, list(names))
+    """An argument-spec fallback to the first of these environment variables that is set and not empty."""
+    return (non_empty_env_fallback, list(names))
+
+
+def non_empty_env_fallback(*names):
+    # An empty variable counts as unset, so that the option's default applies: an AWX credential
+    # injects every optional input left empty as an empty variable.
+    for name in names:
+        if os.environ.get(name, "").strip():
+            return os.environ[name]
+    raise AnsibleFallbackNotFound
 
 
 def common_options():
