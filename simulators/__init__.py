@@ -11,17 +11,18 @@ from __future__ import annotations
 
 import importlib
 
-# provider name -> (module, class); imported on demand.
+# provider name -> (module, class); imported on demand, relative to this package so that it also runs
+# as ansible_collections.identity.lifecycle.simulators from an installed collection.
 PROVIDERS = {
-    "atlassian": ("simulators.atlassian", "AtlassianScimSimulator"),
-    "uipath": ("simulators.uipath", "UiPathIdentitySimulator"),
-    "alibaba": ("simulators.alibaba", "AlibabaCloudSsoSimulator"),
+    "atlassian": (".atlassian", "AtlassianScimSimulator"),
+    "uipath": (".uipath", "UiPathIdentitySimulator"),
+    "alibaba": (".alibaba", "AlibabaCloudSsoSimulator"),
 }
 
 
 def simulator_class(provider):
     module_name, class_name = PROVIDERS[provider]
-    return getattr(importlib.import_module(module_name), class_name)
+    return getattr(importlib.import_module(module_name, __name__), class_name)
 
 
 def available_providers():
@@ -29,7 +30,7 @@ def available_providers():
     names = []
     for provider, (module_name, _class_name) in PROVIDERS.items():
         try:
-            importlib.import_module(module_name)
+            importlib.import_module(module_name, __name__)
         except ImportError:
             continue
         names.append(provider)
