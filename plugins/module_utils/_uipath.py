@@ -409,8 +409,8 @@ class BearerAuth:
 
 class UiPathDirectory(UserDirectory):
     provider = PROVIDER
-    # The per-window quotas below do the real limiting; this only spaces out bursts.
-    default_rate_limit = 10.0
+    # UiPath documents quotas per 5-minute window, no rate per second: the quotas are hard caps, and below
+    # them the pace adapts to refusals (other clients of the organization share the quotas).
     window_quotas = {"GET": (300, WINDOW), "PUT": (160, WINDOW), "DELETE": (160, WINDOW)}
     secret_options = ("client_secret", "access_token")
 

@@ -917,3 +917,15 @@ def test_users_a_partly_carried_out_refusal_deleted_count_as_deleted(simulate):
     assert refused.failed and "cannot be deleted" in refused.msg
     assert all(entry.changed and entry.msg.startswith("deleted") for entry in entries if entry is not refused)
     assert [one["id"] for one in simulator.users()] == ["00000000-0000-4000-8000-000000000003"]
+
+
+def test_only_the_documented_quotas_cap_the_pace_by_default():
+    # UiPath documents quotas per 5 minutes, no rate per second: bulk deletes that fit in the quota go at
+    # once, and refusals (other clients of the organization) slow the task down adaptively.
+    limiter = _uipath.UiPathDirectory(StandInModule(state="absent", parallelism=8)).limiter
+    assert limiter.rate is None and limiter.adaptive
+    assert limiter._quotas == {"GET": (300, 300), "PUT": (160, 300), "DELETE": (160, 300)}
+    started = [limiter.acquire("DELETE") for _number in range(20)]
+    assert started[-1] - started[0] < 0.5
+    explicit = _uipath.UiPathDirectory(StandInModule(state="absent", rate_limit=4.0)).limiter
+    assert explicit.rate == 4.0 and not explicit.adaptive
