@@ -2,8 +2,9 @@
 # Copyright (c) identity.lifecycle contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""Filters of the identity.lifecycle.offboard role: the checks made before any request, who to address
-at each provider, what happened to each leaver, and the audit report in JSON and Markdown."""
+"""Filters of the identity.lifecycle.offboard role: the checks made before any request (for one inventory
+host, and for every directory of the run), who to address at each provider, what happened to each leaver,
+and the audit report in JSON and Markdown."""
 
 from __future__ import annotations
 
@@ -41,7 +42,16 @@ REQUIREMENTS = {
     "uipath": ((("organization",), ("identity_url",)), (("client_id", "client_secret"), ("access_token",))),
     "alibaba": ((("directory_id",),), (("access_key_id",),), (("access_key_secret",),)),
 }
-ENVIRONMENT_NAMES = tuple(name for provider in PROVIDERS for names in SETTINGS[provider].values() for name in names)
+# The settings that say where a provider's API is (with the modules' defaults): two directories are the same
+# when their provider, location and id are.
+LOCATIONS = {
+    "atlassian": (("base_url", ("ATLASSIAN_SCIM_BASE_URL",), "https://api.atlassian.com/scim"),),
+    "uipath": (("base_url", ("UIPATH_URL",), "https://cloud.uipath.com"),),
+    "alibaba": (("endpoint", ("ALIBABA_CLOUD_CLOUDSSO_ENDPOINT",), None),
+                ("region", ("ALIBABA_CLOUD_REGION_ID", "ALICLOUD_REGION"), "cn-shanghai")),
+}
+ENVIRONMENT_NAMES = tuple(name for provider in PROVIDERS for names in SETTINGS[provider].values() for name in names) + \
+    tuple(name for provider in PROVIDERS for _key, names, _default in LOCATIONS[provider] for name in names)
 
 LEAVER_KEYS = ("name", "email") + tuple("%s_user_%s" % (provider, kind) for provider in PROVIDERS
                                         for kind in ("name", "id"))
@@ -117,7 +127,9 @@ def _missing(provider, status):
     return missing
 
 
-def _check_provider(provider, settings, environment, named):
+def _check_provider(provider, settings, environment, named, directory=None):
+    """(configured, problem or None). `named`: the provider must be configured (offboard_providers names it,
+    or it is the offboard_provider of the inventory host `directory`)."""
     status = dict((key, _setting(provider, key, settings, environment)) for key in SETTINGS[provider])
     present = [key for key in SETTINGS[provider] if status[key][0]]
     missing = _missing(provider, status)
@@ -128,41 +140,148 @@ def _check_provider(provider, settings, environment, named):
     where = ("The role reads offboard_%s and the environment of ansible-playbook, not module_defaults or a "
              "play's environment keyword." % provider)
     if not present:
-        return False, ("offboard_providers names %s, but it is not configured: missing %s. %s"
-                       % (provider, "; and ".join(missing), where))
-    return False, ("%s is only partly configured: %s %s set, but missing %s. Set the missing settings, or remove "
-                   "the others to leave %s out. %s" % (provider, ", ".join(present), "is" if len(present) == 1 else "are",
+        subject = ("directory %s has offboard_provider %s" % (directory, provider) if directory
+                   else "offboard_providers names %s" % provider)
+        return False, ("%s, but it is not configured: missing %s. %s"
+                       % (subject, "; and ".join(missing), where))
+    return False, ("%s%s is only partly configured: %s %s set, but missing %s. Set the missing settings, or remove "
+                   "the others to leave %s out. %s" % ("directory %s: " % directory if directory else "", provider,
+                                                       ", ".join(present), "is" if len(present) == 1 else "are",
                                                        "; and ".join(missing), provider, where))
 
 
-def offboard_preflight(leavers, settings, environment, requested=None):
+def _value(provider, key, names, default, settings, environment):
+    """A setting as the module would get it: the role variable's key, else the first environment variable set."""
+    role_settings = settings.get(provider) or {}
+    if key in role_settings:
+        return _text(role_settings[key])
+    for name in names:
+        if environment.get(name) is not None:
+            return _text(environment[name])
+    return default or ""
+
+
+def _directory(provider, settings, environment, host, key):
+    """The directory `provider` addresses with these settings: its own id (as the report shows it) and the
+    identity that tells two directories apart (provider, API location and id, compared without case)."""
+    def value(name, names=(), default=None):
+        return _value(provider, name, names or SETTINGS[provider].get(name, ()), default, settings, environment)
+    if provider == "uipath" and value("identity_url"):
+        directory_id, location = value("identity_url"), ""
+    else:
+        directory_id = value("organization" if provider == "uipath" else "directory_id")
+        location = "|".join(value(name, names, default) for name, names, default in LOCATIONS[provider])
+    identity = "%s|%s|%s" % (provider, location.rstrip("/"), directory_id.rstrip("/"))
+    return {"key": key, "host": host, "provider": provider, "title": PROVIDER_TITLES[provider],
+            "directory_id": directory_id or None, "identity": identity.lower(), "status": "run", "problems": []}
+
+
+def _leaver_problems(leavers, providers):
+    return [_no_identifier(leavers, index, provider) for provider in providers
+            for index, leaver in enumerate(leavers) if _identifier(leaver, provider) is None]
+
+
+def _host_directory(leavers, settings, environment, requested, host, provider):
+    """The preflight of an inventory host that is one directory (it has offboard_provider)."""
+    if provider not in PROVIDERS:
+        directory = {"key": host, "host": host, "provider": _text(provider), "title": _text(provider),
+                     "directory_id": None, "identity": None, "status": "run",
+                     "problems": ["directory %s has offboard_provider %r, which is not one of %s; nothing was sent "
+                                  "to it." % (host, _text(provider), ", ".join(PROVIDERS))]}
+        return {"providers": [], "problems": [], "directories": [directory], "inventory": True}
+    directory = _directory(provider, settings, environment, host, host)
+    if requested is not None and provider not in requested:
+        directory["status"] = "left out"
+        return {"providers": [], "problems": [], "directories": [directory], "inventory": True}
+    configured, problem = _check_provider(provider, settings, environment, True, host)
+    if problem:
+        directory["problems"].append(problem + " Nothing was sent to this directory.")
+    return {"providers": [provider] if configured else [], "problems": _leaver_problems(leavers, [provider]),
+            "directories": [directory], "inventory": True}
+
+
+def offboard_preflight(leavers, settings, environment, requested=None, host=None, provider=None):
     """Decide the providers of the run and list every problem that must stop it before any request.
 
     `settings` holds the role variables per provider, `environment` the values of ENVIRONMENT_NAMES (None
     when unset), `requested` the role's `offboard_providers` (None: every configured provider). A provider
     is configured when all its required settings are present, left out when none is, and a problem when
     only some are (or when it is requested and not configured). Values are never put in a message.
+
+    `host` is the inventory host. Given `provider` (the host's offboard_provider), the host is one directory
+    of that provider: problems of its settings are the directory's own (`directories[0].problems`: it fails,
+    the others go on), problems of the leavers are the run's (`problems`: nothing starts anywhere).
     """
     _check_leavers(leavers)
     settings = settings or {}
     environment = environment or {}
     named = list(requested) if requested is not None else None
+    if provider is not None:
+        return _host_directory(leavers, settings, environment, named, host, provider)
     problems = []
     providers = []
-    for provider in PROVIDERS if named is None else [name for name in PROVIDERS if name in named]:
-        configured, problem = _check_provider(provider, settings, environment, named is not None)
+    for name in PROVIDERS if named is None else [name for name in PROVIDERS if name in named]:
+        configured, problem = _check_provider(name, settings, environment, named is not None)
         if problem:
             problems.append(problem)
         if configured or named is not None:
-            providers.append(provider)
+            providers.append(name)
     if not providers and not problems:
         problems.append("No provider is configured: set all the credentials of at least one provider (the "
                         "ATLASSIAN_SCIM_*, UIPATH_* or ALIBABA_CLOUD_* environment variables, or offboard_atlassian, "
                         "offboard_uipath or offboard_alibaba), see docs/offboarding.md.")
-    for provider in providers:
-        problems.extend(_no_identifier(leavers, index, provider) for index, leaver in enumerate(leavers)
-                        if _identifier(leaver, provider) is None)
-    return {"providers": providers, "problems": problems}
+    problems.extend(_leaver_problems(leavers, providers))
+    return {"providers": providers, "problems": problems, "inventory": False,
+            "directories": [_directory(name, settings, environment, host, name) for name in providers]}
+
+
+def _unique(items):
+    seen = []
+    for item in items:
+        if item not in seen:
+            seen.append(item)
+    return seen
+
+
+def offboard_directories(preflights):
+    """Every directory of the run, from the offboard_preflight result of each inventory host of the play.
+
+    `preflights` maps each host of the play (ansible_play_hosts_all) to its result, or None when the host
+    stopped before it (a failed task, such as the role's argument validation). Returns `problems` (the
+    leavers' problems, once each: the run must not start), `directories` (each with `problems` of its own:
+    it sends nothing, is reported failed, and the others go on) and `inventory` (whether the hosts are
+    directories, offboard_provider, rather than one host that addresses the configured providers).
+    """
+    if not isinstance(preflights, dict):
+        raise AnsibleFilterError("offboard_directories expects a dict of inventory host to preflight result")
+    inventory = any(result and result.get("inventory") for result in preflights.values())
+    problems = []
+    directories = []
+    for host, result in preflights.items():
+        if result is None:
+            directories.append({"key": host, "host": host, "provider": None, "title": host, "directory_id": None,
+                                "identity": None, "status": "run", "problems": [
+                                    "directory %s stopped before its checks (see its failed task in the play output); "
+                                    "nothing was sent to it." % host]})
+            continue
+        problems.extend(result["problems"])
+        host_directories = [dict(directory, problems=list(directory["problems"]))
+                            for directory in result["directories"]]
+        if inventory and not result.get("inventory"):
+            host_directories = [{"key": host, "host": host, "provider": None, "title": host, "directory_id": None,
+                                 "identity": None, "status": "run", "problems": [
+                                     "host %s has no offboard_provider, but other hosts of the play are directories; "
+                                     "nothing was sent from it." % host]}]
+        directories.extend(host_directories)
+    for directory in directories:
+        same = [other["host"] for other in directories if other is not directory and directory["identity"]
+                and other["identity"] == directory["identity"] and other["status"] == "run"]
+        if same and directory["status"] == "run":
+            directory["problems"].append(
+                "host %s addresses the same %s directory (%s) as host %s; a directory must be one inventory host, "
+                "so nothing was sent to it from any of them." % (directory["host"], directory["title"],
+                                                                directory["directory_id"], ", ".join(same)))
+    return {"inventory": inventory, "problems": _unique(problems), "directories": directories}
 
 
 # --- who to address, and what happened ------------------------------------------------------------------
@@ -267,30 +386,100 @@ def _leaver_label(leaver):
     return "%s (%s)" % (name, email) if name and email else _leaver_ref(leaver)
 
 
-def _result_line(leavers, failures):
+def _result_line(leavers, failures, inventory):
+    unit = "directory" if inventory else "provider"
+    pairs = [failure for failure in failures if failure["leaver"] is not None]
+    whole = [failure["directory"] or failure["provider"] for failure in failures if failure["leaver"] is None]
+    if failures:
+        parts = (["%d leaver/%s pair(s)" % (len(pairs), unit)] if pairs else []) + \
+            (["%d directory(ies) (%s)" % (len(whole), ", ".join(whole))] if whole else [])
+        return "FAILED: %s need attention" % " and ".join(parts)
     if not leavers:
         return "no leavers given"
-    if failures:
-        return "FAILED: %d leaver/provider pair(s) need attention" % len(failures)
-    return "every leaver was handled at every provider"
+    return "every leaver was handled at every %s" % unit
 
 
-def offboard_report(leavers, outcomes, providers, state, check_mode, started, finished, run_id):
-    """The audit report: one row per leaver with the outcome at every provider, and a summary."""
+def _directory_entry(directory):
+    """A directory of the report; a provider name stands for the one directory of that provider on the host."""
+    if isinstance(directory, dict):
+        return directory
+    if directory not in PROVIDERS:
+        raise AnsibleFilterError("offboard_report: unknown provider %r" % directory)
+    return {"key": directory, "host": None, "provider": directory, "title": PROVIDER_TITLES[directory],
+            "directory_id": None, "status": "run", "problems": []}
+
+
+def _directory_outcomes(results, directory):
+    """(the outcomes of every leaver at the directory, or None; why there are none)."""
+    if directory["problems"]:
+        return None, " ".join(directory["problems"])
+    if directory["host"] is None:
+        return results.get(directory["key"]), "the provider's tasks did not run"
+    host = results.get(directory["host"])
+    if not isinstance(host, dict):
+        return None, ("host %s stopped before its directory's outcomes were recorded (see its failed task in the "
+                      "play output); what was done there is unknown: read the leavers there with the info modules"
+                      % directory["host"])
+    error = host.get("error")
+    return (host.get("outcomes") or {}).get(directory["provider"]), (
+        "the directory's tasks stopped (%s); what was done there is unknown: read the leavers there with the info "
+        "modules" % error if error else "the directory's tasks did not run")
+
+
+def _not_run(why, finished):
+    return {"outcome": "failed", "by": None, "requested": None, "user_id": None, "user_name": None, "actions": [],
+            "request_ids": [], "msg": why, "note": "", "error": {"message": why}, "time": finished}
+
+
+def offboard_report(leavers, results, directories, state, check_mode, started, finished, run_id):
+    """The audit report: one row per leaver with the outcome at every directory, and a summary.
+
+    `directories` is the `directories` list of offboard_directories (or provider names: one directory each,
+    whose outcomes are `results[provider]`); `results` maps each inventory host to `{"outcomes": {provider:
+    offboard_outcomes}, "error": message or None}`, or to None when the host stopped before it recorded them.
+    A directory with a problem, or without outcomes, fails every leaver there; it is never left out silently.
+    """
+    directories = [_directory_entry(directory) for directory in directories]
+    inventory = any(directory["host"] is not None and directory["key"] == directory["host"]
+                    for directory in directories)
+    running = [directory for directory in directories if directory["status"] == "run"]
     summary = dict((outcome, 0) for outcome in OUTCOMES)
+    columns = {}
+    failed_keys = {}  # directory key -> why, for a directory that failed as a whole
+    for directory in running:
+        outcomes, why = _directory_outcomes(results or {}, directory)
+        if outcomes is None or len(outcomes) != len(leavers):
+            why = why if outcomes is None else "the recorded outcomes do not match the leavers"
+            failed_keys[directory["key"]] = why
+            outcomes = [_not_run(why, finished) for _leaver in leavers]
+        where = {"provider": directory["provider"], "directory": directory["host"],
+                 "directory_id": directory["directory_id"]}
+        columns[directory["key"]] = [dict(outcome, **where) for outcome in outcomes]
     rows = []
+    failures = []
     for index, leaver in enumerate(leavers):
-        results = {}
-        for provider in providers:
-            provider_outcomes = outcomes.get(provider) or []
-            if index < len(provider_outcomes):
-                results[provider] = provider_outcomes[index]
-                summary[results[provider]["outcome"]] += 1
+        row_results = dict((key, column[index]) for key, column in columns.items())
+        for key, result in row_results.items():
+            summary[result["outcome"]] += 1
+            if result["outcome"] == "failed":
+                failed_keys.setdefault(key, None)
+                failures.append({"leaver": _leaver_ref(leaver), "provider": result["provider"],
+                                 "directory": result["directory"], "directory_id": result["directory_id"],
+                                 "error": result["error"], "msg": result["msg"]})
         rows.append({"email": leaver.get("email"), "name": leaver.get("name"), "label": _leaver_label(leaver),
-                     "results": results})
-    failures = [{"leaver": _leaver_ref(leaver), "provider": provider, "error": result["error"], "msg": result["msg"]}
-                for leaver, row in zip(leavers, rows) for provider, result in row["results"].items()
-                if result["outcome"] == "failed"]
+                     "results": row_results})
+    report_directories = []
+    for directory in directories:
+        failed = directory["key"] in failed_keys
+        if failed and not leavers:
+            why = failed_keys[directory["key"]]
+            failures.append({"leaver": None, "provider": directory["provider"], "directory": directory["host"],
+                             "directory_id": directory["directory_id"], "error": {"message": why}, "msg": why})
+        report_directories.append({
+            "key": directory["key"], "directory": directory["host"], "provider": directory["provider"],
+            "title": directory["title"], "directory_id": directory["directory_id"],
+            "status": "failed" if failed else directory["status"], "reason": failed_keys.get(directory["key"])})
+    providers = _unique([directory["provider"] for directory in running if directory["provider"] in PROVIDERS])
     return {
         "report": "identity.lifecycle offboarding report",
         "run_id": run_id,
@@ -299,8 +488,10 @@ def offboard_report(leavers, outcomes, providers, state, check_mode, started, fi
         "state": state,
         "started": started,
         "finished": finished,
+        "inventory": inventory,
         "providers": [{"name": provider, "title": PROVIDER_TITLES[provider]} for provider in providers],
-        "result": _result_line(leavers, failures),
+        "directories": report_directories,
+        "result": _result_line(leavers, failures, inventory),
         "summary": dict((key, value) for key, value in summary.items() if value),
         "failed": bool(failures),
         "failures": failures,
@@ -344,10 +535,20 @@ def _table(header, rows):
     return [_row(header), "|%s" % ("---|" * len(header))] + [_row(cells) for cells in rows]
 
 
-def _details(report, provider, result):
+def _column(report, directory):
+    """A directory's name in the Markdown report: the provider, or with inventory directories the host too."""
+    if report["inventory"]:
+        return "%s (%s)" % (_md(directory["directory"]), _md(directory["title"]))
+    return _md(directory["title"])
+
+
+def _details(report, directory, result):
+    title = _column(report, directory)
+    if report["inventory"] and directory.get("directory_id"):
+        title += ", directory id %s" % _md(directory["directory_id"])
     if not result:
-        return ["- **%s**: not run" % _md(provider["title"])]
-    lines = ["- **%s**: %s at %s" % (_md(provider["title"]), _md(result["outcome"]), _md(result.get("time")))]
+        return ["- **%s**: not run" % title]
+    lines = ["- **%s**: %s at %s" % (title, _md(result["outcome"]), _md(result.get("time")))]
     if result.get("user_id"):
         user = "  - user id: %s" % _md(result["user_id"])
         lines.append(user + (", user name: %s" % _md(result["user_name"]) if result.get("user_name") else ""))
@@ -365,41 +566,60 @@ def _details(report, provider, result):
     return lines
 
 
+def _directories_section(report):
+    lines = ["", "## Directories", ""]
+    return lines + _table(["Directory", "Provider", "Directory id", "Result"], [
+        [_md(directory["directory"]), _md(directory["title"]), _md(directory["directory_id"] or ""),
+         _md(directory["status"] + (": %s" % directory["reason"] if directory.get("reason") else ""))]
+        for directory in report["directories"]])
+
+
+def _failures_section(report):
+    inventory = report["inventory"]
+    header = ["Leaver", "Provider"] + (["Directory"] if inventory else []) + [
+        "HTTP status", "Error code", "Message", "Request id"]
+    rows = []
+    for failure in report["failures"]:
+        error = failure["error"] or {}
+        rows.append([_md(failure["leaver"] or "(every leaver)"), _md(failure["provider"])]
+                    + ([_md(failure["directory"])] if inventory else [])
+                    + [_md(error.get("status") or ""), _md(error.get("code") or ""),
+                       _md(error.get("message") or failure["msg"]), _md(error.get("request_id") or "")])
+    return ["## Failures", ""] + _table(header, rows) + [""]
+
+
 def offboard_markdown(report):
     """The auditor's view of one run, from the output of offboard_report. Every value is escaped with `_md`."""
     titles = [_md(provider["title"]) for provider in report["providers"]]
+    shown = [directory for directory in report["directories"] if directory["status"] != "left out"]
     state = ("absent (accounts deleted)" if report["state"] == "absent"
              else "disabled (accounts deactivated, kept)")
     lines = ["# Offboarding report %s" % _md(report["run_id"]), ""]
     lines += _table(["", ""], [
         ["Run", _md(report["mode"])], ["Requested state", state], ["Started (UTC)", _md(report["started"])],
-        ["Finished (UTC)", _md(report["finished"])], ["Providers", ", ".join(titles)],
+        ["Finished (UTC)", _md(report["finished"])], ["Providers", ", ".join(titles)]]
+        + ([["Directories", str(len(shown))]] if report["inventory"] else []) + [
         ["Leavers", str(len(report["leavers"]))], ["Result", _md(report["result"])]])
+    if report["inventory"]:
+        lines += _directories_section(report)
     lines += ["", "## Summary", ""]
     lines += ["- %s: %d" % (_md(outcome), count) for outcome, count in report["summary"].items()] or ["- no leavers given"]
     lines += ["", "## Leavers", ""]
     if not report["leavers"]:
         lines.append("No leavers given.")
     else:
-        lines += _table(["Leaver"] + titles, [
-            [_md(leaver["label"])] + [_md(leaver["results"].get(provider["name"], {}).get("outcome", "not run"))
-                                      for provider in report["providers"]]
+        lines += _table(["Leaver"] + [_column(report, directory) for directory in shown], [
+            [_md(leaver["label"])] + [_md(leaver["results"].get(directory["key"], {}).get("outcome", "not run"))
+                                      for directory in shown]
             for leaver in report["leavers"]])
     lines += ["", "## Details", ""]
     for leaver in report["leavers"]:
         lines += ["### %s" % _md(leaver["label"]), ""]
-        for provider in report["providers"]:
-            lines += _details(report, provider, leaver["results"].get(provider["name"]))
+        for directory in shown:
+            lines += _details(report, directory, leaver["results"].get(directory["key"]))
         lines.append("")
     if report["failed"]:
-        lines += ["## Failures", ""]
-        lines += _table(["Leaver", "Provider", "HTTP status", "Error code", "Message", "Request id"], [
-            [_md(failure["leaver"]), _md(failure["provider"]), _md((failure["error"] or {}).get("status") or ""),
-             _md((failure["error"] or {}).get("code") or ""),
-             _md((failure["error"] or {}).get("message") or failure["msg"]),
-             _md((failure["error"] or {}).get("request_id") or "")]
-            for failure in report["failures"]])
-        lines.append("")
+        lines += _failures_section(report)
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
@@ -407,6 +627,7 @@ class FilterModule:
     def filters(self):
         return {
             "offboard_preflight": offboard_preflight,
+            "offboard_directories": offboard_directories,
             "offboard_targets": offboard_targets,
             "offboard_outcomes": offboard_outcomes,
             "offboard_report": offboard_report,

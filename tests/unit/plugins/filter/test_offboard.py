@@ -33,6 +33,10 @@ def preflight(leavers=None, settings=None, environment=None, requested=None):
                                        environment or {}, requested)
 
 
+def essentials(result):
+    return {"providers": result["providers"], "problems": result["problems"]}
+
+
 def problems_text(result):
     text = "\n".join(result["problems"])
     for secret in SECRETS:
@@ -64,7 +68,7 @@ def test_a_leaver_without_an_identifier_is_a_problem_at_every_provider(email):
 
 def test_a_leaver_is_checked_only_at_the_providers_of_the_run():
     leavers = [{"name": "Mei Chen", "email": None, "uipath_user_name": "mchen"}]
-    assert preflight(leavers, ALL, requested=["uipath"]) == {"providers": ["uipath"], "problems": []}
+    assert essentials(preflight(leavers, ALL, requested=["uipath"])) == {"providers": ["uipath"], "problems": []}
     assert preflight(leavers, {"atlassian": {}, "uipath": UIPATH, "alibaba": {}})["problems"] == []
 
 
@@ -83,7 +87,7 @@ def test_providers_are_detected_from_role_variables_and_the_environment():
                    "ALICLOUD_ACCESS_KEY": "LTAI-unit", "ALICLOUD_SECRET_KEY": "alibaba-unit-secret-3",
                    "ALIBABA_CLOUD_CLOUDSSO_DIRECTORY_ID": "d-ali"}
     result = preflight(settings={"atlassian": ATLASSIAN, "uipath": {}, "alibaba": {}}, environment=environment)
-    assert result == {"providers": ["atlassian", "uipath", "alibaba"], "problems": []}
+    assert essentials(result) == {"providers": ["atlassian", "uipath", "alibaba"], "problems": []}
     assert preflight(settings=NONE, environment={"ATLASSIAN_SCIM_API_KEY": "ATSCIM-unit-secret-1",
                                                  "ATLASSIAN_SCIM_DIRECTORY_ID": "d-1"})["providers"] == ["atlassian"]
 
@@ -140,7 +144,7 @@ def test_the_environment_fallbacks_follow_the_modules():
     text = problems_text(preflight(environment=environment))
     assert "ALIBABA_CLOUD_ACCESS_KEY_ID is set but empty" in text
     environment["ALIBABA_CLOUD_ACCESS_KEY_ID"] = None  # not set at all
-    assert preflight(environment=environment) == {"providers": ["alibaba"], "problems": []}
+    assert essentials(preflight(environment=environment)) == {"providers": ["alibaba"], "problems": []}
 
 
 def test_a_provider_named_in_offboard_providers_must_be_configured():
