@@ -86,7 +86,7 @@ notes:
     requests (Automation Cloud; HTTP 429 beyond). The modules keep their own requests within these
     numbers, wait when a window is full, and retry HTTP 429 after C(Retry-After) or, without one, after
     60 seconds. Other clients of the same organization count against the same quota. No rate per second is
-    documented, so by default none is fixed: requests within the quotas go as fast as O(parallelism) allows,
+    documented, so by default none is fixed; requests within the quotas go as fast as O(parallelism) allows,
     and when a tenth of the last second's answers are HTTP 429 the task slows down, as O(rate_limit) says.
   - Users are found with as few requests as possible. Names, several ids and O(user_id)-less info reads
     page through the organization's user list (1000 users a GET); one id is read with one GET. Names are
