@@ -3,8 +3,9 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 """Shared test set-up: the collection is made importable as
-`ansible_collections.identity.lifecycle` (a symlinked tree in a temporary directory), and the
-simulators package is importable from the repository root."""
+`ansible_collections.identity.lifecycle` (a symlinked tree in a temporary directory), the
+simulators package is importable from the repository root, and the heavy test modules are marked
+`slow` (deselect them with `-m "not slow"`)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,18 @@ import shutil
 import sys
 import tempfile
 
+import pytest
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _TREE = {}
+
+# Test modules whose every test is `slow`: long runs that exercise the collection's own Python (retries,
+# pacing, hostile input) far more than ansible-core, so scripts/test runs them on the newest
+# ansible-core only (docs/development.md, "What runs where").
+SLOW_MODULES = (
+    "tests/integration/test_fault_soak.py",  # 500-user batches under random faults, killed runs
+    "tests/unit/plugins/module_utils/test_properties.py",  # hypothesis property tests
+)
 
 
 def collections_root():
@@ -35,6 +46,12 @@ def pytest_configure(config):
     if root not in sys.path:
         sys.path.insert(0, root)
     os.environ["IDENTITY_LIFECYCLE_COLLECTIONS_ROOT"] = root
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if os.path.relpath(str(item.path), ROOT).replace(os.sep, "/") in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
 
 
 def pytest_unconfigure(config):
