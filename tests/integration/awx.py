@@ -122,12 +122,12 @@ def awx_collections_path():
         if fetched.returncode != 0:
             raise AssertionError("could not fetch %s from PyPI for awx.awx: %s" % (ANSIBLE_PACKAGE, fetched.stderr[-2000:]))
         (wheel,) = glob.glob(os.path.join(download, "*.whl"))
-        staging = tempfile.mkdtemp(prefix="awx-", dir=os.path.dirname(AWX_CACHE) if os.path.isdir(
-            os.path.dirname(AWX_CACHE)) else None)
+        # Unpacked beside the cache and renamed into place, so that a parallel worker never sees half of it.
+        os.makedirs(os.path.dirname(AWX_CACHE), exist_ok=True)
+        staging = tempfile.mkdtemp(prefix="awx-", dir=os.path.dirname(AWX_CACHE))
         with zipfile.ZipFile(wheel) as archive:
             archive.extractall(staging, [name for name in archive.namelist()
                                          if name.startswith("ansible_collections/awx/awx/")])
-        os.makedirs(os.path.dirname(AWX_CACHE), exist_ok=True)
         try:
             os.rename(staging, AWX_CACHE)
         except OSError:
