@@ -8,6 +8,7 @@ that no value from input or from a provider adds structure."""
 
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
@@ -336,3 +337,157 @@ def test_the_markdown_report_keeps_its_layout():
 - **Atlassian Cloud**: already absent at 2026-01-01T00:00:02Z
   - looked up by name: gone@example.com
 """
+
+
+# --- many directories: one inventory host each ----------------------------------------------------------
+
+def host_preflight(host, provider, settings, environment=None, leavers=None, requested=None):
+    full = dict(NONE)
+    full[provider if provider in ALL else "atlassian"] = settings
+    return offboard.offboard_preflight(LEAVERS if leavers is None else leavers, full, environment or {}, requested,
+                                       host, provider)
+
+
+def test_a_directory_host_names_its_directory_as_the_module_would_address_it():
+    (north,) = host_preflight("north", "atlassian", ATLASSIAN)["directories"]
+    assert (north["key"], north["host"], north["provider"], north["directory_id"], north["problems"]) == (
+        "north", "north", "atlassian", "d-unit", [])
+    # The environment fills in what the host variable does not give; the host variable wins.
+    (acme,) = host_preflight("acme", "uipath", {"client_id": "app", "client_secret": "uipath-unit-secret-2"},
+                             {"UIPATH_ORGANIZATION": "acme", "UIPATH_URL": "https://cloud.example"})["directories"]
+    assert acme["directory_id"] == "acme" and acme["identity"] == "uipath|https://cloud.example|acme"
+    (suite,) = host_preflight("suite", "uipath", dict(UIPATH, identity_url="https://host/identity/"))["directories"]
+    assert suite["directory_id"] == "https://host/identity/"
+    (ali,) = host_preflight("ali", "alibaba", ALIBABA, {"ALICLOUD_REGION": "cn-hangzhou"})["directories"]
+    assert ali["identity"] == "alibaba||cn-hangzhou|d-ali"
+
+
+def test_a_directory_hosts_own_problems_fail_only_that_directory():
+    result = host_preflight("eu", "okta", {})
+    assert result["problems"] == [] and result["providers"] == []
+    assert "offboard_provider 'okta', which is not one of atlassian, uipath, alibaba" in \
+        result["directories"][0]["problems"][0]
+    half = host_preflight("ali", "alibaba", {"directory_id": "d-ali"})
+    assert half["problems"] == [] and half["providers"] == []
+    text = half["directories"][0]["problems"][0]
+    assert text.startswith("directory ali: alibaba is only partly configured") and "ALICLOUD_SECRET_KEY" in text
+    empty = host_preflight("north", "atlassian", {})
+    assert empty["directories"][0]["problems"][0].startswith(
+        "directory north has offboard_provider atlassian, but it is not configured")
+    for secret in SECRETS:
+        assert secret not in json.dumps([result, half, empty])
+
+
+def test_a_leaver_problem_stays_the_runs_and_a_left_out_directory_sends_nothing():
+    result = host_preflight("north", "atlassian", ATLASSIAN, leavers=[{"name": "Omar", "email": ""}])
+    assert len(result["problems"]) == 1 and "offboard_users[0] (name 'Omar')" in result["problems"][0]
+    assert result["directories"][0]["problems"] == []
+    left = host_preflight("north", "atlassian", ATLASSIAN, requested=["uipath"])
+    assert left["directories"][0]["status"] == "left out" and left["providers"] == []
+
+
+def test_the_directories_of_a_run_are_checked_together():
+    preflights = {
+        "north": host_preflight("north", "atlassian", ATLASSIAN),
+        "north-again": host_preflight("north-again", "atlassian", dict(ATLASSIAN, directory_id="D-UNIT")),
+        "north-elsewhere": host_preflight("north-elsewhere", "atlassian", dict(ATLASSIAN, base_url="https://other/scim")),
+        "acme": host_preflight("acme", "uipath", UIPATH, leavers=[{"name": "Omar", "email": ""}]),
+        "acme-2": host_preflight("acme-2", "uipath", dict(UIPATH, organization="acme2"),
+                                 leavers=[{"name": "Omar", "email": ""}]),
+        "plain": offboard.offboard_preflight(LEAVERS, ALL, {}, None, "plain", None),
+        "stopped": None,
+    }
+    run = offboard.offboard_directories(preflights)
+    assert run["inventory"] is True
+    assert len(run["problems"]) == 1  # the same leaver problem of two uipath directories, once
+    problems = dict((directory["host"], directory["problems"]) for directory in run["directories"])
+    assert list(problems) == ["north", "north-again", "north-elsewhere", "acme", "acme-2", "plain", "stopped"]
+    assert "same Atlassian Cloud directory (d-unit) as host north-again" in problems["north"][0]
+    assert "as host north" in problems["north-again"][0]
+    assert problems["north-elsewhere"] == [] and problems["acme"] == [] and problems["acme-2"] == []
+    assert "has no offboard_provider, but other hosts of the play are directories" in problems["plain"][0]
+    assert "stopped before its checks" in problems["stopped"][0]
+
+
+def test_a_single_host_run_is_one_directory_per_provider():
+    run = offboard.offboard_directories({"localhost": offboard.offboard_preflight(LEAVERS, ALL, {}, None, "localhost")})
+    assert run["inventory"] is False and run["problems"] == []
+    assert [(directory["key"], directory["host"], directory["directory_id"]) for directory in run["directories"]] == [
+        ("atlassian", "localhost", "d-unit"), ("uipath", "localhost", "acme"), ("alibaba", "localhost", "d-ali")]
+
+
+def directory_report(results, leavers=LEAVERS, extra=None):
+    preflights = {"north": host_preflight("north", "atlassian", ATLASSIAN),
+                  "acme": host_preflight("acme", "uipath", UIPATH)}
+    preflights.update(extra or {})
+    run = offboard.offboard_directories(preflights)
+    return offboard.offboard_report(leavers, results, run["directories"], "absent", False, "s", "f", "run-1")
+
+
+def removed_at(provider):
+    targets = offboard.offboard_targets(LEAVERS, provider)
+    by_name = {"changed": True, "users": [{"user_id": "x-1", "user_name": "dana.lee@example.com", "found": True,
+                                           "changed": True, "state": "absent", "actions": ["deleted"], "msg": "deleted"}]}
+    return offboard.offboard_outcomes(targets, {"skipped": True}, by_name, "absent", False, "t")
+
+
+def test_every_row_names_its_directory_and_a_stopped_host_fails_its_directory():
+    report = directory_report({"north": {"outcomes": {"atlassian": removed_at("atlassian")}, "error": None},
+                               "acme": None})
+    assert report["inventory"] is True and report["failed"] is True
+    (row,) = report["leavers"]
+    assert (row["results"]["north"]["outcome"], row["results"]["north"]["directory"],
+            row["results"]["north"]["directory_id"]) == ("removed", "north", "d-unit")
+    acme = row["results"]["acme"]
+    assert acme["outcome"] == "failed" and "host acme stopped before" in acme["msg"]
+    assert [(failure["leaver"], failure["directory"], failure["directory_id"]) for failure in report["failures"]] == [
+        ("dana.lee@example.com", "acme", "acme")]
+    assert [directory["status"] for directory in report["directories"]] == ["run", "failed"]
+    assert report["result"] == "FAILED: 1 leaver/directory pair(s) need attention"
+
+
+def test_a_host_whose_tasks_stopped_fails_the_directories_it_did_not_record():
+    report = directory_report({"north": {"outcomes": {"atlassian": removed_at("atlassian")}, "error": None},
+                               "acme": {"outcomes": {}, "error": "Offboard at UiPath: boom"}})
+    acme = report["leavers"][0]["results"]["acme"]
+    assert acme["outcome"] == "failed" and "the directory's tasks stopped (Offboard at UiPath: boom)" in acme["msg"]
+    assert "what was done there is unknown" in acme["msg"]
+
+
+def test_a_failed_directory_is_named_even_without_leavers():
+    report = directory_report({"north": {"outcomes": {"atlassian": []}, "error": None}}, leavers=[],
+                              extra={"acme": host_preflight("acme", "uipath", {"organization": "acme"})})
+    assert report["failed"] is True and report["leavers"] == []
+    (failure,) = report["failures"]
+    assert failure["leaver"] is None and failure["directory"] == "acme"
+    assert "uipath is only partly configured" in failure["msg"]
+    assert report["result"] == "FAILED: 1 directory(ies) (acme) need attention"
+    markdown = offboard.offboard_markdown(report)
+    assert "| (every leaver) | uipath | acme |" in markdown
+
+
+def test_the_markdown_report_names_every_directory():
+    report = directory_report({"north": {"outcomes": {"atlassian": removed_at("atlassian")}, "error": None},
+                               "acme": {"outcomes": {"uipath": removed_at("uipath")}, "error": None}},
+                              extra={"left": host_preflight("left", "alibaba", ALIBABA, requested=["atlassian"])})
+    markdown = offboard.offboard_markdown(report)
+    assert "| Directories | 2 |" in markdown
+    assert "| north | Atlassian Cloud | d-unit | run |" in markdown
+    assert "| left | Alibaba Cloud CloudSSO | d-ali | left out |" in markdown
+    assert "| Leaver | north (Atlassian Cloud) | acme (UiPath) |" in markdown
+    assert "- **north (Atlassian Cloud), directory id d-unit**: removed at t" in markdown
+    assert report["result"] == "every leaver was handled at every directory"
+
+
+def test_the_example_inventory_is_a_set_of_distinct_configured_directories():
+    with open(os.path.join(ROOT, "examples", "directories.yml"), encoding="utf-8") as handle:
+        hosts = yaml.safe_load(handle)["offboard_directories"]["hosts"]
+    preflights = dict((host, offboard.offboard_preflight(
+        LEAVERS, {"atlassian": spec.get("offboard_atlassian", {}), "uipath": spec.get("offboard_uipath", {}),
+                  "alibaba": spec.get("offboard_alibaba", {})}, {}, None, host, spec["offboard_provider"]))
+        for host, spec in hosts.items())
+    run = offboard.offboard_directories(preflights)
+    assert run["problems"] == [] and run["inventory"] is True
+    assert [directory["problems"] for directory in run["directories"]] == [[]] * len(hosts)
+    assert sorted(directory["provider"] for directory in run["directories"]) == [
+        "alibaba", "atlassian", "atlassian", "uipath", "uipath"]
