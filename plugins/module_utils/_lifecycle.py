@@ -66,19 +66,17 @@ def common_options():
     )
 
 
-def user_options():
-    return dict(
-        state=dict(type="str", required=True, choices=list(STATES)),
-        user_id=dict(type="list", elements="str"),
-        user_name=dict(type="list", elements="str"),
-    )
+def user_options(directory_cls=None):
+    directory_cls = directory_cls or UserDirectory
+    options = info_options(directory_cls)
+    options["state"] = dict(type="str", required=True, choices=list(directory_cls.state_roles))
+    return options
 
 
-def info_options():
-    return dict(
-        user_id=dict(type="list", elements="str"),
-        user_name=dict(type="list", elements="str"),
-    )
+def info_options(directory_cls=None):
+    directory_cls = directory_cls or UserDirectory
+    return {directory_cls.id_option: dict(type="list", elements="str"),
+            directory_cls.name_option: dict(type="list", elements="str")}
 
 
 class Step:
@@ -163,6 +161,11 @@ class UserDirectory:
     # Whether a delete by id answers "not found" for a user that does not exist, so that a user given by
     # id can be deleted with one request, without reading it first.
     deletes_by_id = False
+    # The public names of the user options and states, for a module with its own words (atlassian_account:
+    # account_id, email; deactivated, removed, active). The engine decides by each state's role.
+    id_option = "user_id"
+    name_option = "user_name"
+    state_roles = {"absent": "absent", "disabled": "disabled", "enabled": "enabled"}
 
     def __init__(self, module):
         self.module = module
@@ -246,7 +249,7 @@ class UserDirectory:
         task (which returns the user object); providers add their own reasons (Alibaba: force)."""
         params = self.module.params
         return (not self.deletes_by_id or self.check_mode or bool(getattr(self.module, "_diff", False))
-                or len(set(params.get("user_id") or ())) < 2)
+                or len(set(params.get(self.id_option) or ())) < 2)
 
     def user_stub(self, user_id):
         """A user object that knows only its id, for a delete without a read first."""
@@ -306,7 +309,30 @@ class UserDirectory:
         return {"user_id": self.user_id_of(user), "user_name": self.user_name_of(user),
                 "state": "enabled" if self.is_enabled(user) else "disabled"}
 
+    def state_of(self, user):
+        """The user's state before the task, in the module's words."""
+        return "enabled" if self.is_enabled(user) else "disabled"
+
+    def describe_after(self, user, state):
+        """The diff's `after` for a user brought to `state` (not absent)."""
+        return dict(self.describe(user), state=state)
+
+    def result_fields(self, entry):
+        """Provider keys added to a user's result (none by default)."""
+        return {}
+
     # --- changes ------------------------------------------------------------------------------
+    def plan_change(self, entry, role):
+        """The steps that bring a found user to the state with this role (absent, disabled, enabled)."""
+        enabled = self.is_enabled(entry.user)
+        if role == "absent":
+            return self.plan_delete(entry)
+        if role == "disabled" and enabled:
+            return [Step("disabled", lambda user=entry.user: self.set_enabled(user, False))]
+        if role == "enabled" and not enabled:
+            return [Step("enabled", lambda user=entry.user: self.set_enabled(user, True))]
+        return []
+
     def plan_delete(self, entry):
         """The steps that bring this user to absent (reads allowed, no change)."""
         return [Step("deleted", lambda: self.delete_user(entry.user))]
@@ -324,6 +350,7 @@ class UserDirectory:
         fail_unfinished(self.run(entries, self.run_steps))
 
     def run_steps(self, entry):
+        role = self.state_roles[self.module.params["state"]]
         for step in entry.steps:
             try:
                 request_id = step.call()
@@ -338,14 +365,14 @@ class UserDirectory:
                         return
                     entry.found = False
                     entry.user = None
-                if lost and self.module.params["state"] == "absent" and step is entry.steps[-1]:
+                if lost and role == "absent" and step is entry.steps[-1]:
                     # Our delete may have been carried out; only its answer was lost.
                     confirm_gone(entry, step.description, lost)
                     return
                 # The user vanished between our lookup and this call: already absent.
                 entry.state = "absent"
-                if self.module.params["state"] == "enabled":
-                    entry.fail("not found", "user no longer exists; it cannot be enabled")
+                if role == "enabled":
+                    entry.fail("not found", "user no longer exists; it cannot be %s" % self.module.params["state"])
                 else:
                     entry.msg = "already absent"
                 return
@@ -401,7 +428,8 @@ def build_module(directory_cls, options, required_one_of=None):
     spec.update(common_options())
     spec.update(options)
     kwargs = directory_cls.module_kwargs()
-    mutually_exclusive = list(kwargs.pop("mutually_exclusive", [])) + [("user_id", "user_name")]
+    mutually_exclusive = list(kwargs.pop("mutually_exclusive", [])) + [
+        (directory_cls.id_option, directory_cls.name_option)]
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True,
                            mutually_exclusive=mutually_exclusive,
                            required_one_of=required_one_of, **kwargs)
@@ -410,7 +438,7 @@ def build_module(directory_cls, options, required_one_of=None):
     return module
 
 
-def validate_common(params):
+def validate_common(params, options=("user_id", "user_name")):
     if params["timeout"] <= 0:
         raise InputError("timeout must be greater than 0")
     if params["retries"] < 0:
@@ -421,7 +449,7 @@ def validate_common(params):
         raise InputError("rate_limit must be greater than 0")
     if params.get("deadline") is not None and params["deadline"] <= 0:
         raise InputError("deadline must be greater than 0 (seconds for the whole task)")
-    for option in ("user_id", "user_name"):
+    for option in options:
         if params.get(option) is not None:
             params[option] = [checked_identifier(value, option) for value in params[option]]
 
@@ -457,21 +485,21 @@ def validate_connection(params, directory_cls):
 def open_directory(module, directory_cls):
     """Validate everything, then build the directory client; fail the task on bad input."""
     try:
-        validate_common(module.params)
+        validate_common(module.params, (directory_cls.id_option, directory_cls.name_option))
         validate_connection(module.params, directory_cls)
         directory = directory_cls(module)
         directory.validate()
-        for user_id in module.params.get("user_id") or []:
+        for user_id in module.params.get(directory_cls.id_option) or []:
             directory.validate_user_id(user_id)
     except InputError as exc:
         module.fail_json(msg=str(exc))
     return directory
 
 
-def requested_entries(params):
+def requested_entries(params, id_option="user_id", name_option="user_name"):
     """One Entry per distinct requested user, and the input order as a list of entries."""
-    by = "id" if params.get("user_id") is not None else "name"
-    keys = params.get("user_id") if by == "id" else params.get("user_name")
+    by = "id" if params.get(id_option) is not None else "name"
+    keys = params.get(id_option) if by == "id" else params.get(name_option)
     entries = {}
     order = []
     for key in keys or []:
@@ -482,7 +510,8 @@ def requested_entries(params):
 
 def skips_reads(directory, entries, state):
     """Whether this task deletes users given by id with one request each, reading none of them first."""
-    return bool(entries) and state == "absent" and entries[0].by == "id" and not directory.reads_before_delete()
+    return (bool(entries) and directory.state_roles[state] == "absent" and entries[0].by == "id"
+            and not directory.reads_before_delete())
 
 
 def resolve(directory, entries, unread=False):
@@ -509,8 +538,8 @@ def resolve(directory, entries, unread=False):
         if entry.by == "name":
             if value and len(value) > 1:
                 ids = ", ".join(str(directory.user_id_of(user)) for user in value)
-                entry.fail("ambiguous", "user_name %r matches %d users (%s); give user_id instead"
-                           % (entry.key, len(value), ids))
+                entry.fail("ambiguous", "%s %r matches %d users (%s); give %s instead"
+                           % (directory.name_option, entry.key, len(value), ids, directory.id_option))
                 continue
             value = value[0] if value else None
         entry.user = value
@@ -519,6 +548,7 @@ def resolve(directory, entries, unread=False):
 
 def plan(directory, entries, state):
     """Decide per entry what must change; returns the entries that need a change."""
+    role = directory.state_roles[state]
     seen = {}
     to_change = []
     for entry in entries:
@@ -526,8 +556,8 @@ def plan(directory, entries, state):
             continue
         if not entry.found:
             entry.state = "absent"
-            if state == "enabled":
-                entry.fail("not found", "user not found; a user that does not exist cannot be enabled")
+            if role == "enabled":
+                entry.fail("not found", "user not found; a user that does not exist cannot be %s" % state)
             else:
                 entry.msg = "already absent"
             continue
@@ -537,15 +567,9 @@ def plan(directory, entries, state):
             entry.same_as = seen[user_id]
             continue
         seen[user_id] = entry
-        enabled = directory.is_enabled(entry.user)
-        entry.state = "enabled" if enabled else "disabled"
+        entry.state = directory.state_of(entry.user)
         try:
-            if state == "absent":
-                entry.steps = directory.plan_delete(entry)
-            elif state == "disabled" and enabled:
-                entry.steps = [Step("disabled", lambda user=entry.user: directory.set_enabled(user, False))]
-            elif state == "enabled" and not enabled:
-                entry.steps = [Step("enabled", lambda user=entry.user: directory.set_enabled(user, True))]
+            entry.steps = directory.plan_change(entry, role)
         except (ProviderError, InputError) as exc:
             entry.fail(exc)
             continue
@@ -585,6 +609,7 @@ def entry_result(directory, entry):
         "actions": list(source.actions),
         "msg": source.msg if entry.same_as is None else "same user as %r: %s" % (source.key, source.msg),
     }
+    result.update(directory.result_fields(source))
     if source.request_ids:
         result["request_ids"] = list(source.request_ids)
     if source.failed:
@@ -600,7 +625,8 @@ def entry_diff(directory, entry, state):
     if state == "absent":
         after = {"user_id": before.get("user_id"), "user_name": before.get("user_name"), "state": "absent"}
     else:
-        after = dict(before, state=state)
+        after = dict((key, value) for key, value in directory.describe_after(entry.user, state).items()
+                     if value is not None)
     label = before.get("user_name") or before.get("user_id")
     return {"before_header": "%s user %s" % (directory.provider, label), "before": before,
             "after_header": "%s user %s" % (directory.provider, label), "after": after}
@@ -639,14 +665,15 @@ def run_module(directory_cls, options, body, required_one_of=None):
 
 def run_user_module(directory_cls):
     """The whole of a user module (atlassian_scim_user, uipath_user, alibaba_cloudsso_user)."""
-    options = user_options()
+    options = user_options(directory_cls)
     options.update(directory_cls.extra_user_options())
-    run_module(directory_cls, options, _run_user_module, required_one_of=[("user_id", "user_name")])
+    run_module(directory_cls, options, _run_user_module,
+               required_one_of=[(directory_cls.id_option, directory_cls.name_option)])
 
 
 def _run_user_module(module, directory):
     state = module.params["state"]
-    entries, order = requested_entries(module.params)
+    entries, order = requested_entries(module.params, directory.id_option, directory.name_option)
     unread = skips_reads(directory, entries, state)
     try:
         # Deletes without reads prove the directory only if one answers "not found" (prove_directory):
@@ -703,7 +730,7 @@ def summarize(users, check_mode):
 
 def run_info_module(directory_cls):
     """The whole of an info module: users by id, by name, or all of them."""
-    options = info_options()
+    options = info_options(directory_cls)
     options.update(directory_cls.extra_info_options())
     run_module(directory_cls, options, _run_info_module)
 
@@ -712,12 +739,12 @@ def _run_info_module(module, directory):
     params = module.params
     try:
         directory.preflight()
-        if params.get("user_id") is not None:
-            ids = unique(params["user_id"])
+        if params.get(directory.id_option) is not None:
+            ids = unique(params[directory.id_option])
             found = directory.lookup_ids(ids)
             users = [found[key] for key in ids if found.get(key) is not None]
-        elif params.get("user_name") is not None:
-            names = unique(params["user_name"])
+        elif params.get(directory.name_option) is not None:
+            names = unique(params[directory.name_option])
             found = directory.lookup_names(names)
             users = []
             for name in names:
