@@ -17,6 +17,7 @@ PROVIDERS = {
     "atlassian": (".atlassian", "AtlassianScimSimulator"),
     "uipath": (".uipath", "UiPathIdentitySimulator"),
     "alibaba": (".alibaba", "AlibabaCloudSsoSimulator"),
+    "atlassian_admin": (".atlassian_admin", "AtlassianAdminSimulator"),
 }
 
 
