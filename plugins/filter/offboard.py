@@ -279,8 +279,8 @@ def offboard_directories(preflights):
         if same and directory["status"] == "run":
             directory["problems"].append(
                 "host %s addresses the same %s directory (%s) as host %s; a directory must be one inventory host, "
-                "so nothing was sent to it from any of them." % (directory["host"], directory["title"],
-                                                                directory["directory_id"], ", ".join(same)))
+                "so nothing was sent to it from any of them."
+                % (directory["host"], directory["title"], directory["directory_id"], ", ".join(same)))
     return {"inventory": inventory, "problems": _unique(problems), "directories": directories}
 
 

@@ -101,8 +101,10 @@ def stats_event(artifacts):
 def test_an_awx_style_run_publishes_its_outcome_as_artifacts(tmp_path, serve, suite_guard):
     atlassian, uipath, credentials = simulators(serve)
     report_dir = tmp_path / "reports"
+    # AWX adds the job's own variables to the extra vars; awx_job_id names the report (slices never collide).
     root = private_data_dir(tmp_path, suite_guard, credentials,
-                            {"offboard_users": LEAVERS, "offboard_report_dir": str(report_dir)})
+                            {"offboard_users": LEAVERS, "offboard_report_dir": str(report_dir),
+                             "awx_job_id": 4711, "awx_job_template_name": "Offboard leavers"})
     artifacts, completed = run(root, "job-1", suite_guard)
 
     assert (artifacts / "status").read_text() == "successful", completed.stdout[-3000:]
@@ -113,6 +115,7 @@ def test_an_awx_style_run_publishes_its_outcome_as_artifacts(tmp_path, serve, su
     assert data["offboard_failures"] == []
     (json_report,) = glob.glob(str(report_dir / "offboard-*.json"))
     assert data["offboard_report_file"] == json_report[:-len(".json")]
+    assert data["offboard_report_file"].endswith("Z-awx4711")
     assert os.path.exists(data["offboard_report_file"] + ".md")
     assert set(data) == {"offboard_summary", "offboard_failures", "offboard_report_file"}
     assert stats["failures"] == {} and stats["ok"]["localhost"] > 0

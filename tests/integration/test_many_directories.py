@@ -137,7 +137,7 @@ def test_every_directory_in_one_run_with_one_report(ansible, serve):
                for directory in ATLASSIAN_KEYS]
     assert abs(delayed[0] - delayed[1]) < 3.0, delayed
     # One report per run, for every directory: the rehearsal's and the real run's.
-    (rehearsed, _), (report, markdown) = reports(ansible.workdir)
+    (rehearsed, _markdown), (report, markdown) = reports(ansible.workdir)
     assert rehearsed["check_mode"] and set(outcomes(rehearsed).values()) == {"would remove"}
     assert report["inventory"] is True and report["failed"] is False
     assert report["result"] == "every leaver was handled at every directory"

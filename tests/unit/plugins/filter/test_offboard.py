@@ -416,12 +416,13 @@ def test_a_single_host_run_is_one_directory_per_provider():
         ("atlassian", "localhost", "d-unit"), ("uipath", "localhost", "acme"), ("alibaba", "localhost", "d-ali")]
 
 
-def directory_report(results, leavers=LEAVERS, extra=None):
+def directory_report(results, leavers=None, extra=None):
     preflights = {"north": host_preflight("north", "atlassian", ATLASSIAN),
                   "acme": host_preflight("acme", "uipath", UIPATH)}
     preflights.update(extra or {})
     run = offboard.offboard_directories(preflights)
-    return offboard.offboard_report(leavers, results, run["directories"], "absent", False, "s", "f", "run-1")
+    return offboard.offboard_report(LEAVERS if leavers is None else leavers, results, run["directories"], "absent",
+                                    False, "s", "f", "run-1")
 
 
 def removed_at(provider):
