@@ -223,11 +223,13 @@ class AtlassianAdminSimulator(Simulator):
         body = self._json_body(request)
         if body.get("emails") is not None and body.get("searchTerm") is not None:
             return org_error(400, "searchTerm and emails cannot be combined", code="ADMIN-400-3")
-        emails = [str(email).lower() for email in body.get("emails") or []]
+        # Compared with full case folding, as a case-insensitive server may (`straße` finds `strasse`), so
+        # that clients must check what they get.
+        emails = [str(email).casefold() for email in body.get("emails") or []]
         limit = min(MAX_LIMIT, int(body.get("limit") or MAX_LIMIT))
         start = int(body.get("cursor") or 0)
         found = [account for account in self.accounts.values()
-                 if self._visible(account, directory) and (not emails or account["email"].lower() in emails)]
+                 if self._visible(account, directory) and (not emails or account["email"].casefold() in emails)]
         page = found[start:start + limit]
         after = start + len(page)
         return Response(200, {"data": [self._details(account, directory) for account in page],
