@@ -627,7 +627,8 @@ def entry_diff(directory, entry, state):
     else:
         after = dict((key, value) for key, value in directory.describe_after(entry.user, state).items()
                      if value is not None)
-    label = before.get("user_name") or before.get("user_id")
+    label = (before.get("user_name") or before.get("user_id") or directory.user_name_of(entry.user)
+             or directory.user_id_of(entry.user))
     return {"before_header": "%s user %s" % (directory.provider, label), "before": before,
             "after_header": "%s user %s" % (directory.provider, label), "after": after}
 

@@ -144,8 +144,11 @@ def test_check_mode_makes_no_change_and_diff_shows_before_and_after(ansible, adm
 
     result = ansible.tasks(task, module_defaults=defaults(server), check=True, diff=True, callback="default")
     assert result.returncode == 0, result.output
-    assert '"status": "active"' in result.output or "status: active" in result.output or "active" in result.output
-    assert "pending deletion" in result.output and "not in the directory" in result.output
+    assert "--- before: Atlassian admin user alice@example.com" in result.stdout
+    assert '-    "status": "active"' in result.stdout
+    assert '+    "status": "pending deletion"' in result.stdout
+    assert '-    "api_tokens": 2' in result.stdout and '+    "api_tokens": 0' in result.stdout
+    assert '+    "status": "not in the directory"' in result.stdout
     assert changing(simulator) == []
 
 
