@@ -26,7 +26,7 @@ options:
     description:
       - An organization API key (Atlassian Administration, Settings, API keys), sent as a bearer token. It is
         neither a SCIM directory key nor a personal API token.
-      - Deactivating, deleting and revoking API tokens of managed accounts needs a key created B(without scopes):
+      - Deactivating, deleting and revoking API tokens of managed accounts needs a key created B(without scopes);
         a key with scopes gets HTTP 403 from the user management API, and the task says so.
       - If not set, the environment variable E(ATLASSIAN_ADMIN_API_KEY) is used.
       - It never appears in any output.
