@@ -45,7 +45,7 @@ except ImportError:  # not on Windows, where no Ansible controller runs
 try:
     from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
     from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ed25519
+    from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa, x448, x25519
     HAS_CRYPTOGRAPHY = True
     CRYPTOGRAPHY_IMPORT_ERROR = None
 except ImportError:
@@ -142,7 +142,7 @@ def load_private_key(pem, what="the signing key"):
     except (ValueError, UnsupportedAlgorithm):
         raise EvidenceError("%s cannot be read as a PEM private key" % what) from None
     if not isinstance(key, ed25519.Ed25519PrivateKey):
-        raise EvidenceError("%s is a %s key, not an Ed25519 key (make one with: openssl genpkey -algorithm "
+        raise EvidenceError("%s is %s, not an Ed25519 key (make one with: openssl genpkey -algorithm "
                             "ed25519)" % (what, _key_kind(key)))
     return key
 
@@ -158,16 +158,21 @@ def load_public_key(pem, what="the public key"):
     except (ValueError, UnsupportedAlgorithm):
         raise EvidenceError("%s cannot be read as a PEM public key" % what) from None
     if not isinstance(key, ed25519.Ed25519PublicKey):
-        raise EvidenceError("%s is a %s key, not an Ed25519 key" % (what, _key_kind(key)))
+        raise EvidenceError("%s is %s, not an Ed25519 key" % (what, _key_kind(key)))
     return key
 
 
 def _key_kind(key):
-    name = type(key).__name__
-    for kind in ("RSA", "DSA", "EllipticCurve", "Ed448", "X25519", "X448"):
-        if kind in name:
-            return "EC" if kind == "EllipticCurve" else kind
-    return "non-Ed25519"
+    """'an RSA key' and so on: what a refused key is, never its content."""
+    kinds = (("an RSA", (rsa.RSAPrivateKey, rsa.RSAPublicKey)), ("a DSA", (dsa.DSAPrivateKey, dsa.DSAPublicKey)),
+             ("an EC", (ec.EllipticCurvePrivateKey, ec.EllipticCurvePublicKey)),
+             ("an Ed448", (ed448.Ed448PrivateKey, ed448.Ed448PublicKey)),
+             ("an X25519", (x25519.X25519PrivateKey, x25519.X25519PublicKey)),
+             ("an X448", (x448.X448PrivateKey, x448.X448PublicKey)))
+    for kind, classes in kinds:
+        if isinstance(key, classes):
+            return kind + " key"
+    return "another kind of key"
 
 
 def public_key_pem(public_key):
@@ -256,9 +261,10 @@ def parse_report(data):
 class StoredReport:
     """One run's files in a report directory: `name` is `offboard-<run_id>`; either file may be missing."""
 
-    def __init__(self, name, report=None, markdown=None, json_present=False, error=None):
+    def __init__(self, name, report=None, markdown=None, json_present=False, error=None, raw=None):
         self.name = name
         self.report = report  # the parsed JSON object, or None
+        self.raw = raw  # the JSON file's bytes, or None
         self.markdown = markdown  # the Markdown bytes, or None
         self.json_present = json_present
         self.error = error  # why the JSON could not be read
@@ -308,7 +314,8 @@ def read_directory(directory, with_markdown=True):
         base = os.path.join(directory, name)
         if has_json:
             try:
-                stored.report = parse_report(_read(base + ".json"))
+                stored.raw = _read(base + ".json")
+                stored.report = parse_report(stored.raw)
             except (ValueError, UnicodeDecodeError) as error:
                 stored.error = "not a readable JSON report (%s)" % error
             except OSError as error:
@@ -381,6 +388,10 @@ def _check_content(stored):
         if actual != report["report_digest"]:
             problems.append("tampered: its content digests to %s, not to its report_digest %s"
                             % (actual, report["report_digest"]))
+        elif stored.raw is not None and stored.raw != report_json_bytes(report):
+            # The digest covers the parsed content; this covers the bytes, so that no edit goes unseen.
+            problems.append("the JSON file was rewritten: its bytes are not as written, though its content "
+                            "still matches its report_digest (only layout or escaping changed)")
     if stored.markdown is None:
         problems.append("its Markdown %s.md is missing" % stored.name)
     elif isinstance(report.get("markdown_sha256"), str):

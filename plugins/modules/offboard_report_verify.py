@@ -39,7 +39,8 @@ options:
     description:
       - The Ed25519 public key in PEM (C(-----BEGIN PUBLIC KEY-----)) that the reports must be signed with.
         Take it from where it was published, not from the reports.
-      - A private key here is refused without being used.
+      - A private key here is refused without being used, and the value is kept out of the output (C(no_log))
+        in case one is given by mistake.
     type: str
 requirements:
   - cryptography (a dependency of ansible-core), to check signatures
@@ -143,7 +144,8 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             path=dict(type="path", required=True),
-            public_key=dict(type="str"),
+            # Public, but a private key given here by mistake must never be shown.
+            public_key=dict(type="str", no_log=True),
         ),
         supports_check_mode=True,
     )
