@@ -23,8 +23,8 @@ KEY = "ATADMIN-unit-test-key-0001"
 
 
 def test_organizations_api_error_shape():
-    error = admin.parse_error(response(404, {"errors": [{"code": "ADMIN-404-3", "status": "404", "title": "Not Found",
-                                                          "detail": "User not found"}]}, {"ATL-TraceId": "t1"}))
+    body = {"errors": [{"code": "ADMIN-404-3", "status": "404", "title": "Not Found", "detail": "User not found"}]}
+    error = admin.parse_error(response(404, body, {"ATL-TraceId": "t1"}))
     assert isinstance(error, NotFoundError)
     assert (error.code, error.message, error.request_id) == ("ADMIN-404-3", "User not found", "t1")
 
