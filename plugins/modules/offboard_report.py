@@ -27,8 +27,8 @@ description:
     reader never sees half a report. If the JSON cannot be written, the Markdown file written just before it
     is removed.
   - Creates O(path) (mode C(0750)) if it does not exist. The report files get mode C(0640).
-  - Check M(identity.lifecycle.offboard_report_verify) and the playbook C(identity.lifecycle.verify_reports)
-    check such a directory.
+  - M(identity.lifecycle.offboard_report_verify) and the playbook C(identity.lifecycle.verify_reports) check
+    such a directory.
 author:
   - identity.lifecycle contributors (@identity-lifecycle)
 options:

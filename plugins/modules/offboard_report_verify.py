@@ -15,7 +15,9 @@ description:
     not looked at.
   - For each report it checks these things. The JSON parses, with no duplicate keys. The file name matches
     the report's C(run_id); a renamed report fails. C(report_digest) matches the report's content; a changed
-    value fails as tampered. The Markdown file exists and matches C(markdown_sha256). The signature is valid.
+    value fails as tampered. The JSON file's bytes are as written; a file whose content is the same but whose
+    layout was changed fails as rewritten. The Markdown file exists and matches C(markdown_sha256). The
+    signature is valid.
   - It also checks the chain. Each C(previous_report_digest) must be the C(report_digest) of a report in
     O(path); otherwise a report before it is missing or was changed. Only the first report may have a
     C(null) previous. No two reports may follow the same one; otherwise they are out of order, or the
@@ -23,8 +25,9 @@ description:
   - With O(public_key), every report must be signed with that key. Without it, a signature is checked
     against the public key it carries. That shows the report was not changed after it was signed, not who
     signed it. The result says which check was made.
-  - Fails if any report does not verify, naming each one and what is wrong. It also fails if O(path) has no
-    report. The results (RV(lines), RV(reports), RV(failures)) are returned in both cases.
+  - Fails if any report does not verify, naming each one and what is wrong, and returns the results
+    (RV(lines), RV(reports), RV(failures)) then too. Fails without results if O(path) has no report, or if
+    O(public_key) is not an Ed25519 public key.
   - The chain cannot show that the newest reports were removed. Compare the newest RV(reports[].report_digest)
     with one kept elsewhere, such as the AWX job's artifacts.
 author:
@@ -84,7 +87,7 @@ lines:
     - "offboard-20261204T101112.123Z: FAILED - Markdown changed: offboard-20261204T101112.123Z.md has sha256 9c1e...,
       the report says 41aa..."
 failures:
-  description: One entry per problem, as C(<report name>: <what is wrong>).
+  description: One entry per problem, the report's name, a colon and what is wrong.
   returned: always
   type: list
   elements: str

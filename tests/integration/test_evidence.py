@@ -134,8 +134,8 @@ def test_signed_chain_verifies_and_every_damage_is_named(ansible, tmp_path, keys
     for index in range(1, 8):
         assert stored[index]["previous_report_digest"] == stored[index - 1]["report_digest"]
         assert stored[index]["signature"]["public_key"] == keys.public
-    assert [entry["report_digest"] for entry in [first] + written] == [stored[index]["report_digest"]
-                                                                      for index in range(5)]
+    returned = [entry["report_digest"] for entry in [first] + written]
+    assert returned == [stored[index]["report_digest"] for index in range(5)]
 
     # A signature verifies with the published public key alone (plain cryptography, nothing of the collection).
     with open(keys.public_file, "rb") as handle:
