@@ -67,7 +67,7 @@ def test_repository_links_name_existing_files():
         if not href.startswith(repository + "/"):
             continue
         rest = href[len(repository) + 1:].split("#")[0]
-        kind, _, path = rest.partition("/main/")
+        kind, _separator, path = rest.partition("/main/")
         if kind not in ("blob", "tree"):
             continue  # issues, security advisories and the like
         target = os.path.join(ROOT, path.rstrip("/"))
