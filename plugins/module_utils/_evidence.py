@@ -337,8 +337,11 @@ def chain_head(reports):
     newest by name is taken and a warning says so; the verifier names what is wrong.
     """
     chained = [stored for stored in reports if stored.stored_digest]
+    unchained = len(reports) - len(chained)
+    unchained_warning = ("%d report(s) here cannot be chained to (unreadable, only a Markdown file, or without "
+                         "report_digest); run identity.lifecycle.verify_reports" % unchained)
     if not chained:
-        return None, ["%d report(s) here have no report_digest; the new report starts a chain" % len(reports)] if reports else []
+        return None, [unchained_warning + "; the new report starts a chain"] if reports else []
     followed = set(stored.previous for stored in chained)
     heads = [stored for stored in chained if stored.stored_digest not in followed]
     warnings = []
@@ -348,9 +351,8 @@ def chain_head(reports):
             "the report chain here has %d ends (%s), not one: a report was removed or changed, or written "
             "without the lock; chaining to the newest, %s; run identity.lifecycle.verify_reports"
             % (len(heads), ", ".join(stored.name for stored in heads), heads[-1].name))
-    unchained = len(reports) - len(chained)
     if unchained:
-        warnings.append("%d report(s) here have no report_digest and are not part of the chain" % unchained)
+        warnings.append(unchained_warning)
     return heads[-1], warnings
 
 

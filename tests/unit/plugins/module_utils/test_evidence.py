@@ -288,6 +288,19 @@ def test_a_broken_chain_is_still_continued_with_a_warning(tmp_path):
     last = write_chain(tmp_path, 1, start=3)[0]
     assert last["previous_report"] == name_of(2)
     assert any("2 ends" in warning for warning in last["warnings"])
+    (tmp_path / (name_of(4) + ".json")).write_text("{")
+    following = write_chain(tmp_path, 1, start=5)[0]
+    assert following["previous_report"] == name_of(3)
+    assert any(warning.startswith("1 report(s) here cannot be chained to") for warning in following["warnings"])
+
+
+def test_a_directory_of_reports_without_evidence_starts_a_chain_with_a_warning(tmp_path):
+    (tmp_path / (name_of(0) + ".json")).write_text(json.dumps({"run_id": run_id(0)}))
+    first = write_chain(tmp_path, 1, start=1)[0]
+    assert first["previous_report_digest"] is None
+    assert first["warnings"] == ["1 report(s) here cannot be chained to (unreadable, only a Markdown file, or "
+                                 "without report_digest); run identity.lifecycle.verify_reports; the new report "
+                                 "starts a chain"]
 
 
 # --- verifying --------------------------------------------------------------------------------------------
