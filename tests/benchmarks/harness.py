@@ -31,7 +31,8 @@ if ROOT not in sys.path:
 from simulators._base import SimServer  # noqa: E402  pylint: disable=wrong-import-position
 
 # The callers' credentials never reach a benchmark run.
-PROVIDER_ENVIRONMENT = ("ATLASSIAN_SCIM_", "UIPATH_", "ALIBABA_CLOUD_", "ALICLOUD_")
+PROVIDER_ENVIRONMENT = ("ATLASSIAN_SCIM_", "ATLASSIAN_ADMIN_", "ATLASSIAN_ORG_", "UIPATH_", "ALIBABA_CLOUD_", "ALICLOUD_",
+                        "OFFBOARD_")
 # The modules' interpreter: the benchmark's Python, run by a wrapper that appends bash's `times` to a file:
 # a line of the shell's own user and system time, then one of its children's, "0m0.350s 0m0.040s".
 MODULE_PYTHON = """#!/bin/bash

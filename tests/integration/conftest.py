@@ -30,10 +30,12 @@ CALLBACKS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "callback_p
 
 # Module options and environment variables that carry a secret. Not secrets: access_key_id, client_id,
 # directory ids, organization names.
-SECRET_OPTIONS = frozenset(("api_key", "client_secret", "access_token", "access_key_secret", "security_token"))
+SECRET_OPTIONS = frozenset(("api_key", "client_secret", "access_token", "access_key_secret", "security_token",
+                            "admin_api_key", "signing_key", "offboard_signing_key"))
 SECRET_ENVIRONMENT = frozenset((
     "ATLASSIAN_SCIM_API_KEY", "UIPATH_CLIENT_SECRET", "UIPATH_ACCESS_TOKEN", "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
-    "ALICLOUD_SECRET_KEY", "ALIBABA_CLOUD_SECURITY_TOKEN", "ALICLOUD_SECURITY_TOKEN"))
+    "ALICLOUD_SECRET_KEY", "ALIBABA_CLOUD_SECURITY_TOKEN", "ALICLOUD_SECURITY_TOKEN", "ATLASSIAN_ADMIN_API_KEY",
+    "OFFBOARD_SIGNING_KEY"))
 # Simulator credentials() keys whose values (or, for a mapping, whose members' values) are secrets.
 SECRET_CREDENTIALS = SECRET_OPTIONS | frozenset(("secret", "clients", "personal_access_tokens"))
 # Shorter values would match ordinary text; every secret the tests use is longer.
@@ -89,7 +91,8 @@ class Ansible:
         env = dict(os.environ)
         for name in list(env):
             # Never let the caller's credentials leak into a test.
-            if name.startswith(("ATLASSIAN_SCIM_", "UIPATH_", "ALIBABA_CLOUD_", "ALICLOUD_")):
+            if name.startswith(("ATLASSIAN_SCIM_", "ATLASSIAN_ADMIN_", "ATLASSIAN_ORG_", "UIPATH_", "ALIBABA_CLOUD_",
+                                "ALICLOUD_", "OFFBOARD_")):
                 del env[name]
         env.update({
             "ANSIBLE_COLLECTIONS_PATH": os.environ["IDENTITY_LIFECYCLE_COLLECTIONS_ROOT"],
