@@ -110,7 +110,7 @@ def role_run(workspace, users, parallelism, latency):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--users", type=int, default=10000, help="leavers per run (10000)")
     parser.add_argument("--latency", type=float, default=0.05, help="seconds the simulator takes per request (0.05)")
     parser.add_argument("--parallelism", type=int, default=32, help="the module's parallelism (32)")
