@@ -184,15 +184,21 @@ def test_an_explicit_rate_is_kept_whatever_the_refusals():
     assert limiter.throttles == 0 and limiter.pace() == 20
 
 
+def full_window(accepted=30, refused=10):
+    """A limiter whose first burst filled the provider's window: the last `refused` answers say Retry-After 1 s."""
+    clock = FakeClock()
+    limiter = RateLimiter(rate=None, burst=32, clock=clock, sleep=clock.sleep)
+    sent = [limiter.acquire() for _number in range(accepted + refused)]
+    clock.now += 0.05
+    for number, sent_at in enumerate(sent):
+        limiter.answered(number >= accepted, sent_at, retry_after=1.0 if number >= accepted else None)
+    return limiter, clock
+
+
 def test_a_congestion_holds_every_request_for_the_retry_after_the_provider_asked():
     # A provider that refuses for its rate keeps refusing until its window has passed: requests sent
     # before Retry-After are refused too, so none is let go until then, and the pace climbs from there.
-    clock = FakeClock()
-    limiter = RateLimiter(rate=None, burst=32, clock=clock, sleep=clock.sleep)
-    sent = [limiter.acquire() for _number in range(40)]
-    clock.now += 0.05
-    for number, sent_at in enumerate(sent):
-        limiter.answered(number >= 30, sent_at, retry_after=1.0 if number >= 30 else None)
+    limiter, clock = full_window()
     assert limiter.throttles == 1
     held_from = clock.now
     first = limiter.acquire()
@@ -211,12 +217,7 @@ def test_a_stray_refusal_holds_nothing_back():
 
 
 def test_the_end_of_a_hold_lets_no_burst_go():
-    clock = FakeClock()
-    limiter = RateLimiter(rate=None, burst=32, clock=clock, sleep=clock.sleep)
-    sent = [limiter.acquire() for _number in range(40)]
-    clock.now += 0.05
-    for number, sent_at in enumerate(sent):
-        limiter.answered(number >= 30, sent_at, retry_after=1.0 if number >= 30 else None)
+    limiter, _clock = full_window()
     after = [limiter.acquire() for _number in range(8)]
     pace = 30 * RateLimiter.DECREASE
     # One request when the hold ends, then one every 1/pace seconds, not the burst of 32 saved up meanwhile.
