@@ -12,9 +12,23 @@ import unicodedata
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.identity.lifecycle.plugins.module_utils._evidence import plan_digest, plan_items
+
 PROVIDERS = ("atlassian", "uipath", "alibaba")
 PROVIDER_TITLES = {"atlassian": "Atlassian Cloud", "uipath": "UiPath", "alibaba": "Alibaba Cloud CloudSSO"}
-OUTCOMES = ("removed", "disabled", "would remove", "would disable", "already absent", "already disabled", "failed")
+OUTCOMES = ("removed", "disabled", "would remove", "would disable", "already absent", "already disabled", "failed",
+            "not approved")
+# Outcomes of a change made (or, in a rehearsal, that would be made): the rows of the plan.
+CHANGES = ("removed", "disabled", "would remove", "would disable")
+# Outcomes that fail a leaver at a directory.
+FAILING = ("failed", "not approved")
+# How a provider's user object (as its info module returns it) gives its id and says it is enabled.
+USER_ID_FIELDS = {"atlassian": "id", "uipath": "id", "alibaba": "UserId"}
+ENABLED = {
+    "atlassian": lambda user: user.get("active", True) is not False,
+    "uipath": lambda user: user.get("isActive", True) is not False,
+    "alibaba": lambda user: user.get("Status") != "Disabled",
+}
 
 # The settings that decide whether a provider is configured, with the environment variables the modules
 # fall back to (the first one that is set wins, as in the modules' argument specs).
@@ -286,15 +300,38 @@ def offboard_directories(preflights):
 
 # --- who to address, and what happened ------------------------------------------------------------------
 
-def offboard_targets(leavers, provider):
+def _planned_targets(leavers, provider, planned):
+    """The approved changes of a plan worked out with reads only, addressed by the user id found then: a name
+    that comes to mean another user after that read can never reach the change."""
+    if not isinstance(planned, list) or len(planned) != len(leavers):
+        raise AnsibleFilterError("offboard_targets: the planned outcomes at %s do not match the leavers" % provider)
+    user_ids = []
+    rows = []
+    for index, outcome in enumerate(planned):
+        if outcome.get("outcome") in CHANGES:
+            if not _text(outcome.get("user_id")):
+                raise AnsibleFilterError("offboard_targets: the planned change of offboard_users[%d] at %s has no "
+                                         "user id" % (index, provider))
+            rows.append({"leaver": index, "by": "id", "position": len(user_ids), "key": outcome["user_id"]})
+            user_ids.append(outcome["user_id"])
+    return {"provider": provider, "user_ids": user_ids, "user_names": [], "rows": rows, "planned": planned}
+
+
+def offboard_targets(leavers, provider, planned=None):
     """Split the leavers into those addressed by id and by name at `provider`.
 
     A leaver's `<provider>_user_id` wins over `<provider>_user_name`, which wins over `email`. A leaver
     with none of them is an error, never skipped (offboard_preflight reports it before any request).
+
+    With `planned` (the outcomes at `provider` of the pass that worked out the changes with reads only, one
+    per leaver), only the leavers with a planned change are addressed, by the user id that pass found; the
+    others keep their planned outcome (offboard_outcomes).
     """
     if provider not in PROVIDERS:
         raise AnsibleFilterError("offboard_targets: unknown provider %r" % provider)
     _check_leavers(leavers)
+    if planned is not None:
+        return _planned_targets(leavers, provider, planned)
     lists = {"id": [], "name": []}
     rows = []
     for index, leaver in enumerate(leavers):
@@ -341,7 +378,24 @@ def _task_error(result):
 
 
 def offboard_outcomes(targets, by_id, by_name, state, check_mode, finished):
-    """One outcome per leaver at one provider, from the registered results of the id and name tasks."""
+    """One outcome per leaver at one provider, from the registered results of the id and name tasks.
+
+    With targets of planned changes (offboard_targets with `planned`), the leavers that were not addressed
+    keep their planned outcome, and an addressed leaver keeps the planned user name and how it was found.
+    """
+    outcomes = _addressed_outcomes(targets, by_id, by_name, state, check_mode, finished)
+    if "planned" not in targets:
+        return outcomes
+    merged = [dict(outcome) for outcome in targets["planned"]]
+    for row, outcome in zip(targets["rows"], outcomes):
+        planned = merged[row["leaver"]]
+        outcome.update(by=planned.get("by"), requested=planned.get("requested"),
+                       user_name=outcome.get("user_name") or planned.get("user_name"))
+        merged[row["leaver"]] = outcome
+    return merged
+
+
+def _addressed_outcomes(targets, by_id, by_name, state, check_mode, finished):
     outcomes = []
     for row in targets["rows"]:
         entry = {"outcome": "failed", "by": row["by"], "requested": row["key"], "user_id": None,
@@ -371,6 +425,64 @@ def offboard_outcomes(targets, by_id, by_name, state, check_mode, finished):
     return outcomes
 
 
+# --- reading the changed users again ------------------------------------------------------------------
+
+def offboard_changed_ids(outcomes):
+    """The user ids of the changes a real run made at one directory: the users to read again."""
+    return _unique([outcome["user_id"] for outcome in outcomes
+                    if outcome.get("outcome") in ("removed", "disabled") and _text(outcome.get("user_id"))])
+
+
+def _verify_one(outcome, users, provider, error):
+    """`outcome` with `verified_absent` or `verified_disabled`; failed when the change did not hold.
+    `users` is what the second read returned, None when it failed (`error` says why)."""
+    key = "verified_absent" if outcome["outcome"] == "removed" else "verified_disabled"
+    user_id = _text(outcome.get("user_id"))
+    if users is None or not user_id:
+        why = error if user_id else "there is no user id to read it by"
+        return dict(outcome, **{key: None, "outcome": "failed", "error": {"message": why},
+                                "msg": "%s, but whether the change held is not proven: %s; read the user with the "
+                                       "info module" % (outcome["outcome"], why)})
+    # Ids compared without case: a user shown in another case must never read as gone.
+    found = [user for user in users if _text(user.get(USER_ID_FIELDS[provider])).lower() == user_id.lower()]
+    if outcome["outcome"] == "removed":
+        if not found:
+            return dict(outcome, verified_absent=True)
+        msg = "still present after delete: user %s was read again after its delete and is still there" % user_id
+        return dict(outcome, verified_absent=False, outcome="failed", msg=msg, error={"message": msg})
+    if found and not any(ENABLED[provider](user) for user in found):
+        return dict(outcome, verified_disabled=True)
+    msg = ("still enabled after disable: user %s was read again after it was disabled and is enabled" % user_id
+           if found else "not found after disable: user %s was disabled but cannot be read again (deleted "
+                         "meanwhile, or the read addressed another directory)" % user_id)
+    return dict(outcome, verified_disabled=False, outcome="failed", msg=msg, error={"message": msg})
+
+
+def offboard_verified(outcomes, reread, provider):
+    """The outcomes at one directory of a real run, each change checked against a second read of its user.
+
+    `reread` is the registered result of the provider's info module run with `offboard_changed_ids`. A
+    removed user must be absent (`verified_absent`), a disabled one present and disabled
+    (`verified_disabled`); a change that did not hold, or that could not be read again, fails its row.
+    """
+    if provider not in PROVIDERS:
+        raise AnsibleFilterError("offboard_verified: unknown provider %r" % provider)
+    users = None
+    error = "the read after the change did not run"
+    if isinstance(reread, dict) and not reread.get("skipped"):
+        if reread.get("failed") or reread.get("unreachable") or not isinstance(reread.get("users"), list):
+            error = "the read after the change failed (%s)" % (reread.get("msg") or "no message")
+        else:
+            users = reread["users"]
+    verified = []
+    for outcome in outcomes:
+        if outcome.get("outcome") not in ("removed", "disabled"):
+            verified.append(outcome)
+            continue
+        verified.append(_verify_one(outcome, users, provider, error))
+    return verified
+
+
 # --- the report ------------------------------------------------------------------------------------------
 
 def _leaver_ref(leaver):
@@ -386,8 +498,11 @@ def _leaver_label(leaver):
     return "%s (%s)" % (name, email) if name and email else _leaver_ref(leaver)
 
 
-def _result_line(leavers, failures, inventory):
+def _result_line(leavers, failures, inventory, approval=None):
     unit = "directory" if inventory else "provider"
+    if approval and approval["result"] == "refused":
+        return ("REFUSED: %d change(s) not in the approved plan %s; nothing was changed anywhere"
+                % (len(approval["not_approved"]), approval["approved_plan_digest"]))
     pairs = [failure for failure in failures if failure["leaver"] is not None]
     whole = [failure["directory"] or failure["provider"] for failure in failures if failure["leaver"] is None]
     if failures:
@@ -431,13 +546,84 @@ def _not_run(why, finished):
             "request_ids": [], "msg": why, "note": "", "error": {"message": why}, "time": finished}
 
 
-def offboard_report(leavers, results, directories, state, check_mode, started, finished, run_id):
+def plan_key(item):
+    """What an approval compares: the same provider, directory, user id and actions."""
+    return (item.get("provider"), item.get("directory"), item.get("user_id"), tuple(item.get("actions") or ()))
+
+
+def _plan_leaver(leaver):
+    """The leaver in a plan item: the email, else the first identifier."""
+    for key in ("email",) + LEAVER_KEYS[2:]:
+        if _text(leaver.get(key)):
+            return _text(leaver.get(key))
+    return _leaver_ref(leaver)
+
+
+def _in_plan(result, check_mode):
+    """Whether a result is a change of the run's plan: made (a real run; a failed user whose steps were
+    partly done too) or, in a rehearsal, that would be made."""
+    if check_mode:
+        return result["outcome"] in ("would remove", "would disable")
+    return result["outcome"] in ("removed", "disabled") or (result["outcome"] == "failed" and bool(result["actions"]))
+
+
+def _plan(leavers, columns, check_mode):
+    return plan_items({"provider": result["provider"], "directory": result["directory"],
+                       "leaver": _plan_leaver(leaver), "user_id": result["user_id"],
+                       "user_name": result["user_name"], "actions": list(result["actions"])}
+                      for index, leaver in enumerate(leavers) for column in columns.values()
+                      for result in [column[index]] if _in_plan(result, check_mode))
+
+
+def _refuse(columns, approval):
+    """A run whose changes are not all approved changes nothing: its changes outside the plan are `not
+    approved`, the others approved but held back."""
+    refused = set(plan_key(item) for item in approval["not_approved"])
+    for column in columns.values():
+        for index, result in enumerate(column):
+            if result["outcome"] not in CHANGES:
+                continue
+            actions = "; ".join(result["actions"]) or "a change"
+            if plan_key(result) in refused:
+                msg = ("not in the approved plan (%s): %s of user %s (%s) was found with reads only; nothing was "
+                       "changed anywhere" % (approval["approved_plan_digest"], actions, result["user_id"],
+                                             result["user_name"] or "no user name"))
+                column[index] = dict(result, outcome="not approved", msg=msg, error={"message": msg})
+            else:
+                column[index] = dict(result, note="approved, but not done: the run was refused because other "
+                                                  "changes are not in the approved plan")
+
+
+def _approval_section(approval, plan, failures):
+    """The report's record of the approval the run was bound to, and any change made outside it."""
+    if not approval:
+        return None
+    approved = set(plan_key(item) for item in approval["approved_plan"])
+    outside = [item for item in plan if approval["approved"] and plan_key(item) not in approved]
+    for item in outside:
+        msg = ("changed outside the approved plan: %s of user %s, which the plan does not have; the change was "
+               "made (the user's state changed between the reads and the change)"
+               % ("; ".join(item["actions"]), item["user_id"]))
+        failures.append({"leaver": item["leaver"], "provider": item["provider"], "directory": item["directory"],
+                         "directory_id": None, "error": {"message": msg}, "msg": msg})
+    return {"result": "approved" if approval["approved"] else "refused",
+            "approved_plan_digest": approval["approved_plan_digest"], "source": approval["source"],
+            "approved_changes": len(approval["approved_plan"]), "already_done": approval["already_done"],
+            "not_approved": approval["not_approved"], "changed_outside_plan": outside}
+
+
+def offboard_report(leavers, results, directories, state, check_mode, started, finished, run_id, approval=None):
     """The audit report: one row per leaver with the outcome at every directory, and a summary.
 
     `directories` is the `directories` list of offboard_directories (or provider names: one directory each,
     whose outcomes are `results[provider]`); `results` maps each inventory host to `{"outcomes": {provider:
     offboard_outcomes}, "error": message or None}`, or to None when the host stopped before it recorded them.
     A directory with a problem, or without outcomes, fails every leaver there; it is never left out silently.
+
+    `approval` is the result of offboard_approval_decision for a run bound to an approved plan (else None).
+    When it refused the run, `results` are those of the reads only, and the changes outside the plan are
+    `not approved`. The report has `plan` (the changes made, or in a rehearsal that would be made) and
+    `plan_digest`.
     """
     directories = [_directory_entry(directory) for directory in directories]
     inventory = any(directory["host"] is not None and directory["key"] == directory["host"]
@@ -455,13 +641,15 @@ def offboard_report(leavers, results, directories, state, check_mode, started, f
         where = {"provider": directory["provider"], "directory": directory["host"],
                  "directory_id": directory["directory_id"]}
         columns[directory["key"]] = [dict(outcome, **where) for outcome in outcomes]
+    if approval and not approval["approved"]:
+        _refuse(columns, approval)
     rows = []
     failures = []
     for index, leaver in enumerate(leavers):
         row_results = dict((key, column[index]) for key, column in columns.items())
         for key, result in row_results.items():
             summary[result["outcome"]] += 1
-            if result["outcome"] == "failed":
+            if result["outcome"] in FAILING:
                 failed_keys.setdefault(key, None)
                 failures.append({"leaver": _leaver_ref(leaver), "provider": result["provider"],
                                  "directory": result["directory"], "directory_id": result["directory_id"],
@@ -480,6 +668,8 @@ def offboard_report(leavers, results, directories, state, check_mode, started, f
             "title": directory["title"], "directory_id": directory["directory_id"],
             "status": "failed" if failed else directory["status"], "reason": failed_keys.get(directory["key"])})
     providers = _unique([directory["provider"] for directory in running if directory["provider"] in PROVIDERS])
+    plan = _plan(leavers, columns, check_mode)
+    approval_section = _approval_section(approval, plan, failures)
     return {
         "report": "identity.lifecycle offboarding report",
         "run_id": run_id,
@@ -491,11 +681,14 @@ def offboard_report(leavers, results, directories, state, check_mode, started, f
         "inventory": inventory,
         "providers": [{"name": provider, "title": PROVIDER_TITLES[provider]} for provider in providers],
         "directories": report_directories,
-        "result": _result_line(leavers, failures, inventory),
+        "result": _result_line(leavers, failures, inventory, approval_section),
         "summary": dict((key, value) for key, value in summary.items() if value),
         "failed": bool(failures),
         "failures": failures,
         "leavers": rows,
+        "plan": plan,
+        "plan_digest": plan_digest(plan),
+        "approval": approval_section,
     }
 
 
@@ -557,6 +750,10 @@ def _details(report, directory, result):
     if result.get("actions"):
         lines.append("  - %s: %s" % ("would be done" if report["check_mode"] else "done",
                                      "; ".join(_md(action) for action in result["actions"])))
+    for key, label in (("verified_absent", "read again afterwards, absent"),
+                       ("verified_disabled", "read again afterwards, disabled")):
+        if key in result:
+            lines.append("  - %s: %s" % (label, {True: "yes", False: "NO", None: "not proven"}[result[key]]))
     if result.get("request_ids"):
         lines.append("  - request ids: %s" % ", ".join(_md(request_id) for request_id in result["request_ids"]))
     if result["outcome"] == "failed":
@@ -588,6 +785,45 @@ def _failures_section(report):
     return ["## Failures", ""] + _table(header, rows) + [""]
 
 
+def _plan_digest_lines(report):
+    """The digest first, as the one value an approver signs off (and a real run names the one it ran)."""
+    what = ("the %d change(s) this rehearsal would make, listed under Plan. Approve this digest to let a real "
+            "run make exactly these changes" if report["check_mode"] else "the %d change(s) this run made, listed "
+            "under Plan") % len(report.get("plan") or [])
+    lines = ["**Plan digest: %s**" % _md(report.get("plan_digest")), "", "It covers %s." % what, ""]
+    approval = report.get("approval")
+    if approval:
+        lines += ["**Approved plan: %s** (%s): %s." % (
+            _md(approval["approved_plan_digest"]), _md(approval["source"]),
+            "this run made only approved changes" if approval["result"] == "approved" and not
+            approval["changed_outside_plan"] else "REFUSED, nothing was changed anywhere"
+            if approval["result"] == "refused" else "changes were made outside it, see Failures"), ""]
+    return lines
+
+
+def _plan_section(report):
+    lines = ["## Plan", ""]
+    plan = report.get("plan") or []
+    if not plan:
+        lines += ["No change %s." % ("would be made" if report["check_mode"] else "was made"), ""]
+    else:
+        lines += _table(["Provider", "Directory", "Leaver", "User id", "User name", "Actions"], [
+            [_md(item["provider"]), _md(item["directory"]), _md(item["leaver"]), _md(item["user_id"]),
+             _md(item["user_name"] or ""), _md("; ".join(item["actions"]))] for item in plan]) + [""]
+    approval = report.get("approval")
+    if approval:
+        lines += ["The run was bound to the approved plan %s (%s) of %d change(s); %d of them were already done "
+                  "before this run." % (_md(approval["approved_plan_digest"]), _md(approval["source"]),
+                                        approval["approved_changes"], approval["already_done"]), ""]
+        for title, items in (("Not approved", approval["not_approved"]),
+                             ("Changed outside the approved plan", approval["changed_outside_plan"])):
+            if items:
+                lines += ["### %s" % title, ""] + _table(["Provider", "Directory", "Leaver", "User id", "Actions"], [
+                    [_md(item["provider"]), _md(item["directory"]), _md(item["leaver"]), _md(item["user_id"]),
+                     _md("; ".join(item["actions"]))] for item in items]) + [""]
+    return lines
+
+
 def offboard_markdown(report):
     """The auditor's view of one run, from the output of offboard_report. Every value is escaped with `_md`."""
     titles = [_md(provider["title"]) for provider in report["providers"]]
@@ -595,6 +831,7 @@ def offboard_markdown(report):
     state = ("absent (accounts deleted)" if report["state"] == "absent"
              else "disabled (accounts deactivated, kept)")
     lines = ["# Offboarding report %s" % _md(report["run_id"]), ""]
+    lines += _plan_digest_lines(report)
     lines += _table(["", ""], [
         ["Run", _md(report["mode"])], ["Requested state", state], ["Started (UTC)", _md(report["started"])],
         ["Finished (UTC)", _md(report["finished"])], ["Providers", ", ".join(titles)]]
@@ -618,6 +855,7 @@ def offboard_markdown(report):
         for directory in shown:
             lines += _details(report, directory, leaver["results"].get(directory["key"]))
         lines.append("")
+    lines += _plan_section(report)
     if report["failed"]:
         lines += _failures_section(report)
     return "\n".join(lines).rstrip("\n") + "\n"
@@ -632,4 +870,6 @@ class FilterModule:
             "offboard_outcomes": offboard_outcomes,
             "offboard_report": offboard_report,
             "offboard_markdown": offboard_markdown,
+            "offboard_changed_ids": offboard_changed_ids,
+            "offboard_verified": offboard_verified,
         }

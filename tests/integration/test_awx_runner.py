@@ -117,7 +117,8 @@ def test_an_awx_style_run_publishes_its_outcome_as_artifacts(tmp_path, serve, su
     assert data["offboard_report_file"] == json_report[:-len(".json")]
     assert data["offboard_report_file"].endswith("Z-awx4711")
     assert os.path.exists(data["offboard_report_file"] + ".md")
-    assert set(data) == {"offboard_summary", "offboard_failures", "offboard_report_file"}
+    assert set(data) == {"offboard_summary", "offboard_failures", "offboard_report_file", "offboard_plan",
+                         "offboard_plan_digest", "offboard_report_digest"}
     assert stats["failures"] == {} and stats["ok"]["localhost"] > 0
     with open(json_report, encoding="utf-8") as handle:
         assert json.load(handle)["summary"] == data["offboard_summary"]

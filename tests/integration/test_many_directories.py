@@ -155,7 +155,7 @@ def test_every_directory_in_one_run_with_one_report(ansible, serve):
     assert "| atlassian-north | Atlassian Cloud | d-north | run |" in markdown
     assert "| Leaver | atlassian-north (Atlassian Cloud) | atlassian-south (Atlassian Cloud) |" in markdown
     # The report is written once, on the controller, while every directory ran its own module task.
-    assert list(host_results(real, "Write the JSON report")) == ["atlassian-north"]
+    assert list(host_results(real, "Write the JSON and Markdown reports")) == ["atlassian-north"]
     assert set(host_results(real, "Offboard at Atlassian Cloud, users given by name")) == {
         "atlassian-north", "atlassian-south"}
 

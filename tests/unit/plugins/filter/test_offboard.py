@@ -17,6 +17,7 @@ from ansible.errors import AnsibleFilterError
 from markdown_it import MarkdownIt
 
 from ansible_collections.identity.lifecycle.plugins.filter import offboard
+from ansible_collections.identity.lifecycle.plugins.module_utils._evidence import digest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
 
@@ -265,13 +266,15 @@ def test_the_markdown_report_escapes_everything_from_input_and_providers():
     parser = MarkdownIt("commonmark").enable(["table", "strikethrough"])
     tokens = parser.parse(markdown)
     # Our headings only: the report, four sections, one per leaver.
-    assert [token.tag for token in tokens if token.type == "heading_open"] == ["h1", "h2", "h2", "h2", "h3", "h3", "h2"]
+    assert [token.tag for token in tokens if token.type == "heading_open"] == [
+        "h1", "h2", "h2", "h2", "h3", "h3", "h2", "h2"]
     # Nothing but text, emphasis of our own labels, tables and lists.
     kinds = set(token.type for token in walk(tokens))
     for kind in ("html_inline", "html_block", "link_open", "image", "code_inline", "code_block", "fence", "s_open",
                  "em_open", "hardbreak", "softbreak", "blockquote_open", "hr"):
         assert kind not in kinds, kind
-    assert [token.type for token in walk(tokens)].count("strong_open") == 2  # "- **UiPath**:" per leaver
+    # "- **UiPath**:" per leaver, and the plan digest.
+    assert [token.type for token in walk(tokens)].count("strong_open") == 3
     # Every table row has exactly its columns.
     rows = [token for token in tokens if token.type == "tr_open"]
     cells = []
@@ -280,8 +283,9 @@ def test_the_markdown_report_escapes_everything_from_input_and_providers():
             cells.append(0)
         elif token.type in ("td_open", "th_open"):
             cells[-1] += 1
-    assert cells == [2] * 8 + [2] * 3 + [6] * 2, cells
-    assert len(rows) == 13
+    # The run, the leavers, the plan (one change), the failures.
+    assert cells == [2] * 8 + [2] * 3 + [6] * 2 + [6] * 2, cells
+    assert len(rows) == 15
     # The text survives, escaped: rendered back, the hostile values read as they were given.
     html = parser.render(markdown)
     assert "# x\\n| a | b |&lt;img src=x onerror=y&gt;" in html
@@ -300,7 +304,14 @@ def test_the_markdown_report_keeps_its_layout():
     outcomes = offboard.offboard_outcomes(targets, by_id, by_name, "absent", False, "2026-01-01T00:00:02Z")
     report = offboard.offboard_report(leavers, {"atlassian": outcomes}, ["atlassian"], "absent", False,
                                       "2026-01-01T00:00:00Z", "2026-01-01T00:00:03Z", "20260101T000000.000Z")
+    plan = [{"provider": "atlassian", "directory": None, "leaver": "mei.chen@example.com", "user_id": "a-mei",
+             "user_name": "mei.chen@example.com", "actions": ["deleted"]}]
+    assert report["plan"] == plan and report["plan_digest"] == digest(plan)
     assert offboard.offboard_markdown(report) == """# Offboarding report 20260101T000000.000Z
+
+**Plan digest: %s**
+
+It covers the 1 change(s) this run made, listed under Plan.
 
 | | |
 |---|---|
@@ -336,7 +347,13 @@ def test_the_markdown_report_keeps_its_layout():
 
 - **Atlassian Cloud**: already absent at 2026-01-01T00:00:02Z
   - looked up by name: gone@example.com
-"""
+
+## Plan
+
+| Provider | Directory | Leaver | User id | User name | Actions |
+|---|---|---|---|---|---|
+| atlassian | | mei.chen@example.com | a-mei | mei.chen@example.com | deleted |
+""" % report["plan_digest"]
 
 
 # --- many directories: one inventory host each ----------------------------------------------------------

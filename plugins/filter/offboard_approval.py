@@ -1,0 +1,147 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) identity.lifecycle contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Filters of the identity.lifecycle.offboard role that bind a real run to an approved plan: the checks of
+the approval before any request (offboard_approval), and the comparison of the changes the run worked out
+with reads only against the approved plan (offboard_approval_decision)."""
+
+from __future__ import annotations
+
+import os
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.identity.lifecycle.plugins.filter.offboard import (
+    PROVIDERS, offboard_report, plan_key)
+from ansible_collections.identity.lifecycle.plugins.module_utils._evidence import (
+    parse_report, plan_digest, report_digest)
+
+DONE = ("already absent", "already disabled")
+
+
+def _item_problems(plan, where):
+    """What makes `plan` unusable as an approved plan (the interface's items), each problem named."""
+    if not isinstance(plan, list):
+        return ["%s is not a list of plan items" % where]
+    problems = []
+    for index, item in enumerate(plan):
+        if not isinstance(item, dict):
+            problems.append("%s[%d] is not a plan item (a dict)" % (where, index))
+            continue
+        wrong = [key for key in ("provider", "directory", "user_id") if not isinstance(item.get(key), str)
+                 or not item[key].strip()]
+        if item.get("provider") not in PROVIDERS:
+            wrong.append("provider")
+        actions = item.get("actions")
+        if not isinstance(actions, list) or not actions or not all(isinstance(action, str) for action in actions):
+            wrong.append("actions")
+        if wrong:
+            problems.append("%s[%d] has no valid %s" % (where, index, ", ".join(sorted(set(wrong)))))
+    return problems
+
+
+def _read_report(path, state):
+    """(plan, problems) of a rehearsal's JSON report at `path`."""
+    try:
+        with open(path, "rb") as handle:
+            report = parse_report(handle.read())
+    except FileNotFoundError:
+        return None, ["offboard_approved_plan %s does not exist" % path]
+    except (OSError, ValueError, UnicodeDecodeError) as error:
+        return None, ["offboard_approved_plan %s cannot be read as a JSON report (%s)" % (path, error)]
+    problems = []
+    if report.get("check_mode") is not True:
+        problems.append("offboard_approved_plan %s is not a rehearsal's report (check_mode is not true); approve "
+                        "the report of a run with --check" % path)
+    if report.get("state") != state:
+        problems.append("offboard_approved_plan %s rehearsed offboard_state %r, this run asks for %r"
+                        % (path, report.get("state"), state))
+    plan = report.get("plan")
+    if "plan" not in report or not isinstance(plan, list):
+        return None, problems + ["offboard_approved_plan %s has no plan (a report written before plans?)" % path]
+    if report.get("plan_digest") != plan_digest(plan):
+        problems.append("offboard_approved_plan %s was changed: its plan digests to %s, not to its plan_digest %s"
+                        % (path, plan_digest(plan), report.get("plan_digest")))
+    if "report_digest" in report and report_digest(report) != report["report_digest"]:
+        problems.append("offboard_approved_plan %s was changed after it was written: it digests to %s, not to its "
+                        "report_digest %s" % (path, report_digest(report), report["report_digest"]))
+    return plan, problems
+
+
+def offboard_approval(approved_plan, approved_digest=None, require_approval=False, check_mode=False,
+                      state="absent", base_dir=None):
+    """Checks the approval a run is given, before any request.
+
+    `approved_plan` is a path to a rehearsal's JSON report (relative to `base_dir`), a plan list as a
+    rehearsal published it, or None/"" when none is given (an empty list is an approved empty plan).
+    `approved_digest`, when given, must be the digest of that plan. Returns `given`, `plan`, `digest` (of the
+    plan), `source` and `problems` (each stops the run before any request).
+    """
+    problems = []
+    given = approved_plan is not None and approved_plan != ""
+    digest_given = approved_digest is not None and str(approved_digest).strip() != ""
+    plan = None
+    source = None
+    if isinstance(approved_plan, str) and given:
+        path = approved_plan if os.path.isabs(approved_plan) else os.path.join(base_dir or os.getcwd(), approved_plan)
+        source = "report %s" % os.path.realpath(path)
+        plan, problems = _read_report(os.path.realpath(path), state)
+    elif given:
+        source = "offboard_approved_plan"
+        plan = approved_plan
+    if given and plan is not None:
+        problems += _item_problems(plan, "the approved plan" if source.startswith("report") else "offboard_approved_plan")
+    digest = plan_digest(plan) if isinstance(plan, list) else None
+    if digest_given and not given:
+        problems.append("offboard_approved_plan_digest is given, but offboard_approved_plan is not: give the plan "
+                        "(or the rehearsal's report) that the digest was approved for")
+    elif digest_given and digest is not None and str(approved_digest).strip() != digest:
+        problems.append("the approved plan digests to %s, not to offboard_approved_plan_digest %s: this is not the "
+                        "plan that was approved; nothing was sent to any provider" % (digest, str(approved_digest).strip()))
+    if require_approval and not check_mode and not given:
+        problems.append("offboard_require_approval is true, but no offboard_approved_plan was given: rehearse with "
+                        "--check, have its plan approved, then run with offboard_approved_plan (the rehearsal's JSON "
+                        "report or its offboard_plan); nothing was sent to any provider")
+    return {"given": given, "plan": plan if given and not problems else None, "digest": digest,
+            "source": source, "problems": problems}
+
+
+def offboard_approval_decision(leavers, approval, results, directories, state):
+    """Compares the changes a real run worked out with reads only against the approved plan.
+
+    `results` and `directories` are as for offboard_report, from the pass in check mode. A change is
+    approved when the plan has an item with the same provider, directory, user id and actions. Returns
+    `approved` (no change outside the plan), `not_approved` (those changes, as plan items), `planned` (the
+    run's plan), `approved_plan`, `approved_plan_digest`, `source` and `already_done` (how many items of the
+    plan were proven done by the reads: the user is already absent, or already disabled).
+    """
+    if not isinstance(approval, dict) or approval.get("plan") is None:
+        raise AnsibleFilterError("offboard_approval_decision needs an approval with a plan (offboard_approval)")
+    planned_report = offboard_report(leavers, results, directories, state, True, "", "", "planned")
+    planned = planned_report["plan"]
+    approved = set(plan_key(item) for item in approval["plan"])
+    not_approved = [item for item in planned if plan_key(item) not in approved]
+    # Rows proven done, by provider, directory and leaver (a user already gone has no id to match).
+    done = set()
+    for row, leaver in zip(planned_report["leavers"], leavers):
+        for result in row["results"].values():
+            if result["outcome"] in DONE:
+                for key in ("email",) + tuple("%s_user_%s" % (result["provider"], kind) for kind in ("name", "id")):
+                    if leaver.get(key):
+                        done.add((result["provider"], result["directory"], str(leaver[key]).strip()))
+                if result.get("user_id"):
+                    done.add((result["provider"], result["directory"], result["user_id"]))
+    already_done = sum(1 for item in approval["plan"] if (item["provider"], item["directory"], item["user_id"]) in done
+                       or (item["provider"], item["directory"], item.get("leaver")) in done)
+    return {"approved": not not_approved, "not_approved": not_approved, "planned": planned,
+            "approved_plan": approval["plan"], "approved_plan_digest": approval["digest"],
+            "source": approval["source"], "already_done": already_done}
+
+
+class FilterModule:
+    def filters(self):
+        return {
+            "offboard_approval": offboard_approval,
+            "offboard_approval_decision": offboard_approval_decision,
+        }
