@@ -12,12 +12,16 @@ from __future__ import annotations
 import glob
 import json
 import os
+import shutil
 import subprocess
 
+from ansible_collections.identity.lifecycle.plugins.module_utils._evidence import digest
 from simulators.atlassian import AtlassianScimSimulator
 from simulators.uipath import UiPathIdentitySimulator
 
-from .conftest import BIN
+from .conftest import BIN, ROOT
+
+WORKFLOW = os.path.join(ROOT, "examples", "awx-workflow")
 
 LEAVERS = [{"name": "Dana Lee", "email": "dana.lee@example.com"},
            {"name": "Omar Haddad", "email": "omar.haddad@example.com"},
@@ -43,9 +47,10 @@ def simulators(serve):
     return atlassian, uipath, environment
 
 
-def private_data_dir(tmp_path, guard, credentials, extravars):
-    """The layout AWX hands to ansible-runner: env/, inventory/ and project/."""
-    root = tmp_path / "runner"
+def private_data_dir(tmp_path, guard, credentials, extravars, name="runner", cmdline=None):
+    """The layout AWX hands to ansible-runner: env/, inventory/ and project/ (with the example workflow's node
+    playbooks beside offboard.yml). `cmdline`: what a job template adds to the command, such as --check."""
+    root = tmp_path / name
     for name in ("env", "inventory", "project"):
         (root / name).mkdir(parents=True)
     envvars = dict(credentials)
@@ -59,6 +64,10 @@ def private_data_dir(tmp_path, guard, credentials, extravars):
     })
     (root / "env" / "envvars").write_text(json.dumps(envvars), encoding="utf-8")
     (root / "env" / "extravars").write_text(json.dumps(extravars), encoding="utf-8")
+    if cmdline:
+        (root / "env" / "cmdline").write_text(cmdline, encoding="utf-8")
+    for playbook in glob.glob(os.path.join(WORKFLOW, "*.yml")):
+        shutil.copy(playbook, str(root / "project"))
     (root / "inventory" / "hosts").write_text(
         "localhost ansible_connection=local ansible_python_interpreter=\"{{ ansible_playbook_python }}\"\n",
         encoding="utf-8")
@@ -70,12 +79,12 @@ def private_data_dir(tmp_path, guard, credentials, extravars):
     return root
 
 
-def run(root, ident, guard):
+def run(root, ident, guard, playbook="offboard.yml"):
     """ansible-runner run, as the AWX task manager calls it; returns the artifact directory."""
     env = dict((name, value) for name, value in os.environ.items()
                if not name.startswith(("ATLASSIAN_SCIM_", "UIPATH_", "ALIBABA_CLOUD_", "ALICLOUD_", "ANSIBLE_")))
     env["PATH"] = BIN + os.pathsep + env.get("PATH", "")
-    completed = subprocess.run([os.path.join(BIN, "ansible-runner"), "run", str(root), "-p", "offboard.yml",
+    completed = subprocess.run([os.path.join(BIN, "ansible-runner"), "run", str(root), "-p", playbook,
                                 "--ident", ident], capture_output=True, text=True, env=env, timeout=600, check=False)
     artifacts = root / "artifacts" / ident
     # ansible-runner keeps its own record of the command and the environment it was given (the credentials
@@ -150,3 +159,68 @@ def test_an_awx_style_run_that_fails_still_publishes_the_report_and_the_failures
     assert stats["failures"] == {"localhost": 1}
     assert sorted(user["userName"] for user in uipath.users("acme")) == ["sam.taylor@example.com"]
     assert len(atlassian.users("d-runner")) == 3
+
+
+def workflow(tmp_path, serve, suite_guard, between=None):
+    """The example AWX workflow: the rehearsal node (job type Check), then (after the approval node, which
+    only lets the workflow go on) the real run fed the rehearsal's artifacts as extra variables."""
+    atlassian, uipath, credentials = simulators(serve)
+    report_dir = str(tmp_path / "reports")
+    variables = {"offboard_users": LEAVERS, "offboard_report_dir": report_dir}
+    rehearsal_dir = private_data_dir(tmp_path, suite_guard, credentials, dict(variables, awx_job_id=41),
+                                     name="rehearsal", cmdline="--check")
+    artifacts, completed = run(rehearsal_dir, "job-41", suite_guard, playbook="rehearse.yml")
+    assert (artifacts / "status").read_text() == "successful", completed.stdout[-3000:]
+    handed_on = stats_event(artifacts)["artifact_data"]
+    if between:
+        between(atlassian, uipath)
+    marks = (len(atlassian.requests()), len(uipath.requests()))
+    real_dir = private_data_dir(tmp_path, suite_guard, credentials, dict(variables, awx_job_id=43, **handed_on),
+                                name="real")
+    artifacts, completed = run(real_dir, "job-43", suite_guard, playbook="offboard_approved.yml")
+    changes = [(entry["method"], entry["path"]) for simulator, mark in zip((atlassian, uipath), marks)
+               for entry in simulator.requests()[mark:] if entry.get("changing") and "/token" not in entry["path"]]
+    return atlassian, uipath, handed_on, artifacts, completed, changes
+
+
+def test_the_awx_workflow_rehearses_then_runs_the_approved_plan(tmp_path, serve, suite_guard):
+    atlassian, uipath, handed_on, artifacts, completed, changes = workflow(tmp_path, serve, suite_guard)
+    assert [(item["provider"], item["leaver"]) for item in handed_on["offboard_plan"]] == [
+        ("atlassian", "dana.lee@example.com"), ("atlassian", "omar.haddad@example.com"),
+        ("uipath", "dana.lee@example.com"), ("uipath", "omar.haddad@example.com")]
+    assert handed_on["offboard_plan_digest"] == digest(handed_on["offboard_plan"])
+    assert (artifacts / "status").read_text() == "successful", completed.stdout[-3000:]
+    data = stats_event(artifacts)["artifact_data"]
+    assert [(item["provider"], item["user_id"]) for item in data["offboard_plan"]] == [
+        (item["provider"], item["user_id"]) for item in handed_on["offboard_plan"]]
+    # Atlassian's users one by one, UiPath's together in one bulk delete.
+    assert sorted(changes) == [("DELETE", "/acme/identity_/api/User"), ("DELETE", "/scim/directory/d-runner/Users/a-0"),
+                               ("DELETE", "/scim/directory/d-runner/Users/a-1")]
+    with open(data["offboard_report_file"] + ".json", encoding="utf-8") as handle:
+        report = json.load(handle)
+    assert report["approval"]["approved_plan_digest"] == handed_on["offboard_plan_digest"]
+    assert report["previous_report_digest"] == handed_on["offboard_report_digest"]
+    assert sorted(user["userName"] for user in atlassian.users("d-runner")) == ["sam.taylor@example.com"]
+    assert sorted(user["userName"] for user in uipath.users("acme")) == ["sam.taylor@example.com"]
+
+
+def test_the_awx_workflow_refuses_a_drift_between_rehearsal_and_real_run(tmp_path, serve, suite_guard):
+    def reassign(atlassian, _uipath):
+        # Omar's user is gone and his name now belongs to someone else.
+        with atlassian.lock:
+            users = atlassian.directories["d-runner"]["users"]
+            del users["a-1"]
+            atlassian._store_user("d-runner", atlassian.directories["d-runner"], {  # pylint: disable=protected-access
+                "id": "a-new", "userName": "omar.haddad@example.com",
+                "emails": [{"value": "omar.haddad@example.com", "primary": True}]})
+
+    atlassian, uipath, _handed_on, artifacts, completed, changes = workflow(tmp_path, serve, suite_guard, reassign)
+    assert (artifacts / "status").read_text() == "failed", completed.stdout[-3000:]
+    assert changes == []
+    data = stats_event(artifacts)["artifact_data"]
+    assert [(failure["leaver"], failure["provider"]) for failure in data["offboard_failures"]] == [
+        ("omar.haddad@example.com", "atlassian")]
+    assert "not in the approved plan" in data["offboard_failures"][0]["msg"]
+    assert data["offboard_plan"] == [] and data["offboard_summary"]["not approved"] == 1
+    assert sorted(user["userName"] for user in atlassian.users("d-runner")) == PEOPLE
+    assert sorted(user["userName"] for user in uipath.users("acme")) == PEOPLE
