@@ -235,3 +235,62 @@ def test_a_leaver_problem_stops_every_directory_before_any_request(ansible, serv
     for simulator in (estate.atlassian, estate.uipath, estate.alibaba):
         assert simulator.requests() == []
     assert reports(ansible.workdir) == []
+
+
+def changing_requests(estate, marks):
+    return [(simulator.name, entry["method"], entry["path"])
+            for simulator, mark in zip((estate.atlassian, estate.uipath, estate.alibaba), marks)
+            for entry in simulator.requests()[mark:] if entry.get("changing")]
+
+
+def marks(estate):
+    return [len(simulator.requests()) for simulator in (estate.atlassian, estate.uipath, estate.alibaba)]
+
+
+def test_an_approved_plan_binds_every_directory_and_a_drift_at_one_changes_nothing_anywhere(ansible, serve):
+    estate = Estate(serve)
+    rehearsal = estate.offboard(ansible, check=True)
+    assert rehearsal.returncode == 0, rehearsal.output
+    ((rehearsed, _markdown),) = reports(ansible.workdir)
+    assert sorted({(item["directory"], item["provider"]) for item in rehearsed["plan"]}) == sorted(
+        (host, variables["offboard_provider"]) for host, variables in estate.hosts.items())
+    assert len(rehearsed["plan"]) == 10
+
+    # Dana's name at the south directory now belongs to another user.
+    with estate.atlassian.lock:
+        south = estate.atlassian.directories["d-south"]
+        del south["users"]["d-south-0"]
+        estate.atlassian._store_user("d-south", south, {  # pylint: disable=protected-access
+            "id": "d-south-9", "userName": LEAVER_NAMES[0], "emails": [{"value": LEAVER_NAMES[0], "primary": True}]})
+    before = marks(estate)
+    refused = estate.offboard(ansible, offboard_approved_plan=rehearsed["plan"],
+                              offboard_approved_plan_digest=rehearsed["plan_digest"])
+    assert refused.returncode != 0
+    assert changing_requests(estate, before) == []
+    for host in estate.hosts:
+        assert estate.people(host) == sorted(PEOPLE), host
+    report = reports(ansible.workdir)[-1][0]
+    assert [(item["directory"], item["user_id"]) for item in report["approval"]["not_approved"]] == [
+        ("atlassian-south", "d-south-9")]
+    assert outcomes(report)[(LEAVER_NAMES[0], "atlassian-south")] == "not approved"
+    assert report["summary"] == {"would remove": 9, "not approved": 1}
+    # Only the directory with the change that is not approved fails its host.
+    assert sorted(host for host, counts in refused.parsed["stats"].items() if counts["failures"]) == [
+        "atlassian-south"]
+
+    # The drift undone by a new rehearsal and approval: the run changes exactly the new plan, everywhere.
+    rehearsal = estate.offboard(ansible, check=True)
+    assert rehearsal.returncode == 0, rehearsal.output
+    approved = reports(ansible.workdir)[-1][0]
+    assert "d-south-9" in [item["user_id"] for item in approved["plan"]]
+    real = estate.offboard(ansible, offboard_approved_plan=approved["plan"],
+                           offboard_approved_plan_digest=approved["plan_digest"])
+    assert real.returncode == 0, real.output
+    for host in estate.hosts:
+        assert estate.people(host) == [STAYER], host
+    report = reports(ansible.workdir)[-1][0]
+    assert [(item["directory"], item["user_id"]) for item in report["plan"]] == [
+        (item["directory"], item["user_id"]) for item in approved["plan"]]
+    assert report["approval"]["result"] == "approved"
+    assert all(result.get("verified_absent") is True for leaver in report["leavers"]
+               for result in leaver["results"].values())
