@@ -33,8 +33,9 @@ from tests.benchmarks.harness import ROOT, LogFigures, Workspace, serve  # noqa:
 from tests.benchmarks.providers import SCENARIOS  # noqa: E402  pylint: disable=wrong-import-position
 
 FULL = {"sizes": (1, 100, 1000), "uri_sizes": (1, 20, 100), "loop_size": 100, "rate_users": 300,
-        "enforced_users": 600, "repeats": 3}
-QUICK = {"sizes": (1, 20), "uri_sizes": (1, 5), "loop_size": 5, "rate_users": 40, "enforced_users": 80, "repeats": 1}
+        "enforced_users": 600, "repeats": 3, "single_repeats": 5, "enforced_repeats": 3}
+QUICK = {"sizes": (1, 20), "uri_sizes": (1, 5), "loop_size": 5, "rate_users": 40, "enforced_users": 80, "repeats": 1,
+         "single_repeats": 1, "enforced_repeats": 1}
 PARALLELISMS = (8, 32)
 IMPORT_PROBE = """
 import importlib, sys, time
@@ -116,11 +117,27 @@ class Bench:
 
     def median(self, repeats, measure):
         """Run `measure(keep=False)` `repeats` times and keep the run of median wall time (short runs are noisy)."""
-        runs = sorted((measure(keep=False) for attempt in range(repeats)), key=lambda record: record["wall"])
-        chosen = runs[len(runs) // 2]
-        chosen["repeats"] = [record["wall"] for record in runs]
+        chosen = self._median_of([measure(keep=False) for attempt in range(repeats)])
         self.records.append(chosen)
         return chosen
+
+    @staticmethod
+    def _median_of(runs):
+        runs = sorted(runs, key=lambda record: record["wall"])
+        chosen = runs[len(runs) // 2]
+        chosen["repeats"] = [record["wall"] for record in runs]
+        return chosen
+
+    def paired_medians(self, repeats, first, second):
+        """Run `first` and `second` (each `measure(keep=False)`) in turns, `repeats` times each, and return the
+        run of median wall time of each, unrecorded: a burst of load on a shared machine then falls on both
+        sides of a comparison alike, instead of on one side only."""
+        runs = ([], [])
+        for attempt in range(repeats):
+            turns = ((0, first), (1, second)) if attempt % 2 == 0 else ((1, second), (0, first))
+            for side, measure in turns:
+                runs[side].append(measure(keep=False))
+        return self._median_of(runs[0]), self._median_of(runs[1])
 
     def uri_loop(self, cls, users, keep=True):
         scenario = cls(users)
@@ -208,22 +225,27 @@ def main(argv=None):
             cls = SCENARIOS[name]
             startup[name] = bench.startup(cls, plan["repeats"])
             startup[name]["imports"] = import_times(workspace, cls.module.rsplit(".", 1)[1], plan["repeats"])
+            # One user in a uri task and in a module task are compared with each other: measured in turns.
+            single_uri, single_task = bench.paired_medians(
+                plan["single_repeats"], lambda keep, cls=cls: bench.uri_loop(cls, 1, keep=keep),
+                lambda keep, cls=cls: bench.one_task(cls, 1, keep=keep))
             for users in plan["uri_sizes"]:
                 if users == 1:
-                    bench.median(plan["repeats"], lambda keep, cls=cls: bench.uri_loop(cls, 1, keep=keep))
+                    bench.records.append(single_uri)
                 else:
                     bench.uri_loop(cls, users)
             bench.module_loop(cls, plan["loop_size"])
             for users in plan["sizes"]:
                 if users == 1:
-                    bench.median(plan["repeats"], lambda keep, cls=cls: bench.one_task(cls, 1, keep=keep))
+                    bench.records.append(single_task)
                     continue
                 for parallelism in PARALLELISMS:
                     bench.one_task(cls, users, parallelism=parallelism)
             bench.one_task(cls, plan["rate_users"], kind="rate_limit", parallelism=32, rate_limit=args.rate_limit)
         if "atlassian" in args.providers:
-            bench.one_task(SCENARIOS["atlassian"], plan["enforced_users"], kind="enforced", parallelism=32,
-                           enforced_limit=args.enforced_limit)
+            bench.median(plan["enforced_repeats"], lambda keep: bench.one_task(
+                SCENARIOS["atlassian"], plan["enforced_users"], kind="enforced", parallelism=32,
+                enforced_limit=args.enforced_limit, keep=keep))
     meta.update(load_after=os.getloadavg(), seconds=time.monotonic() - started,
                 notes=dict((name, "%s; %s" % (SCENARIOS[name].title, SCENARIOS[name].uri_note) if SCENARIOS[name].uri_note
                             else SCENARIOS[name].title) for name in args.providers))
