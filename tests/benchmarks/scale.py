@@ -72,6 +72,7 @@ def measure(workspace, scenario, tasks, variables, latency, report_dir=None):
     record = {"users": len(scenario.leavers), "wall": round(run.wall, 2), "cpu": round(run.cpu, 2),
               "module_cpu": round(module_cpu, 2), "module_peak_mib": round(rss / 1024.0, 1),
               "run_peak_mib": round(peak_rss_kib() / 1024.0, 1), "requests": figures.requests,
+              "by_method": figures.count_by("method"),
               "busiest_second": figures.busiest_second(), "throttled": figures.throttled(),
               "returncode": run.returncode, "leavers_left": len(left), "stayers_gone": len(gone)}
     if report_dir:

@@ -15,8 +15,11 @@ def test_the_scale_runs_measure_the_module_and_the_role_with_their_reports(tmp_p
     assert scale.main(["--users", "20", "--latency", "0", "--output", str(tmp_path)]) == 0
     result = json.loads((tmp_path / "scale.json").read_text(encoding="utf-8"))
     module_run, role_run = result["runs"]
+    assert module_run["by_method"] == {"DELETE": 20}  # one DELETE per user, nothing else
+    # The role reads the directory again after the change, to prove every deletion held.
+    assert role_run["by_method"]["DELETE"] == 20 and set(role_run["by_method"]) == {"DELETE", "GET"}
     for record in (module_run, role_run):
-        assert record["users"] == 20 and record["requests"] == 20  # one DELETE per user, nothing else
+        assert record["users"] == 20
         assert record["leavers_left"] == 0 and record["stayers_gone"] == 0
         assert record["module_peak_mib"] > 10 and record["run_peak_mib"] >= record["module_peak_mib"]
     assert "report_bytes" not in module_run
