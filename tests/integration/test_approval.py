@@ -110,6 +110,7 @@ def test_a_name_given_to_another_person_after_approval_is_refused_and_nothing_ch
     assert real.returncode != 0
     assert changing(simulator, mark) == []
     assert names(simulator) == EVERYONE
+    assert real.parsed["stats"]["localhost"]["changed"] == 0
     failure = real.task("Fail when any leaver could not be offboarded")["msg"]
     assert "dana.lee@example.com at atlassian (not in the approved plan" in failure
     assert "a-dana-2" in failure and "omar" not in failure
