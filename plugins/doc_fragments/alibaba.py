@@ -62,9 +62,10 @@ notes:
     O(rate_limit) defaults to 98 less the burst that may go at once (O(parallelism), but at most 9) requests
     per second for all calls together (90 with the default O(parallelism) of 8, 89 from 9 up), a cap that is
     never exceeded, so that with its burst no second sees more than 98. Below it, when a tenth of the answers
-    of the last second are C(Throttling*) refusals (other automation on the same account, say), the task slows down to 70% of the rate CloudSSO accepted over that
-    second, then climbs back within two seconds; when a quarter of them are refusals, no request at all goes
-    before the wait they name (C(x-acs-retry-after)).
+    of the last second are C(Throttling*) refusals (other automation on the same account, say), the task
+    slows down to 70% of the rate CloudSSO accepted over that second, then climbs back within two seconds;
+    when a quarter of them are refusals, no request at all goes before the wait they name
+    (C(x-acs-retry-after)).
   - Users given by O(user_id) with C(state=absent) and without C(force) are deleted with one C(DeleteUser) each,
     without a C(GetUser) first (C(EntityNotExists.User) means already absent, once C(GetDirectory) has proven the
     directory), unless the task is in check or diff mode or names a single user.
