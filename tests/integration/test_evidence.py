@@ -267,3 +267,15 @@ def test_verify_reports_refuses_an_empty_directory_and_a_private_key(ansible, tm
     result = ansible.run(VERIFY, args=["-e", "@" + mistaken], verbosity=4, callback="default")
     assert result.returncode != 0
     assert "the public key is a private key; give the public key only" in result.stdout
+
+
+def test_the_public_key_is_given_as_a_file_the_way_a_shell_passes_it(ansible, tmp_path, keys):
+    # A PEM key in a key=value extra var is split at its spaces by ansible-playbook: the file variable is
+    # what a shell command line can pass.
+    directory = str(tmp_path / "reports")
+    write_reports(ansible, directory, [0, 1], env_key=keys.private)
+    result = ansible.run(VERIFY, args=["-e", "offboard_report_dir=%s" % directory,
+                                       "-e", "offboard_verify_public_key_file=%s" % keys.public_file])
+    assert result.returncode == 0, result.output[-3000:]
+    lines = result.task("Show one line per report")["msg"]
+    assert len(lines) == 2 and all("signature verified with the given public key" in line for line in lines)
