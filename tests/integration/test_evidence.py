@@ -274,8 +274,11 @@ def test_the_public_key_is_given_as_a_file_the_way_a_shell_passes_it(ansible, tm
     # what a shell command line can pass.
     directory = str(tmp_path / "reports")
     write_reports(ansible, directory, [0, 1], env_key=keys.private)
-    result = ansible.run(VERIFY, args=["-e", "offboard_report_dir=%s" % directory,
-                                       "-e", "offboard_verify_public_key_file=%s" % keys.public_file])
+    # A relative file is where ansible-playbook was started, as offboard_report_dir is.
+    shutil.copy(keys.public_file, os.path.join(ansible.workdir, "offboard-signing.pub"))
+    result = ansible.run(VERIFY, env={"PWD": ansible.workdir},  # a shell sets PWD to where it runs the command
+                         args=["-e", "offboard_report_dir=%s" % directory,
+                               "-e", "offboard_verify_public_key_file=offboard-signing.pub"])
     assert result.returncode == 0, result.output[-3000:]
     lines = result.task("Show one line per report")["msg"]
     assert len(lines) == 2 and all("signature verified with the given public key" in line for line in lines)
