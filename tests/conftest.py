@@ -29,6 +29,12 @@ SLOW = {
     "tests/integration/test_alibaba_simulator.py": None,  # the simulator alone, no ansible-core involved
     "tests/integration/test_benchmarks.py": None,  # the benchmark's own bounds and verdicts
     "tests/integration/test_least_privilege.py": None,  # which API actions and scopes the code uses
+    # Tools and texts, not the modules under an ansible-core: the README, the documentation linter, the
+    # execution environment's build context (built for the newest ansible-core) and the simulators' CLI.
+    "tests/integration/test_readme.py": None,
+    "tests/integration/test_collection_docs.py": None,
+    "tests/integration/test_execution_environment.py": None,
+    "tests/integration/test_simulators_cli.py": None,
     "tests/integration/test_alibaba.py": (
         "test_100_user_forced_batch_stays_within_the_simulators_throttle",
         "test_throttling_and_server_faults_are_retried",
