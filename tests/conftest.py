@@ -35,19 +35,51 @@ SLOW = {
     "tests/integration/test_collection_docs.py": None,
     "tests/integration/test_execution_environment.py": None,
     "tests/integration/test_simulators_cli.py": None,
+    # Below: how the clients speak each provider's protocol (answer forms, faults, name rules, paging). Every
+    # series still runs each module's delete, disable and enable, check and diff mode, credentials and their
+    # environment fallbacks, secrets at -vvvv, bad input, info reads and TLS.
     "tests/integration/test_alibaba.py": (
         "test_100_user_forced_batch_stays_within_the_simulators_throttle",
         "test_throttling_and_server_faults_are_retried",
+        "test_without_force_a_conflict_names_force_and_keeps_the_providers_code",
+        "test_names_are_matched_exactly",
+        "test_the_documented_example_runs_against_the_demo_directory",
+        "test_force_removes_passkey_devices_sending_each_devices_type",
+        "test_lost_answers_of_changes_are_confirmed_and_failed_reads_claim_no_change",
     ),
     "tests/integration/test_atlassian.py": (
         "test_retries_survive_429_503_drops_and_slow_answers",
         "test_an_enforced_unpublished_limit_is_met_by_slowing_down",
         "test_batch_of_200_users_in_one_task",
         "test_rate_limit_and_parallelism_are_respected",
+        "test_patch_falls_back_to_the_lowercase_operations_form",
+        "test_patch_tries_the_other_form_when_a_success_leaves_active_unchanged",
+        "test_patch_answered_204_is_confirmed_by_reading_the_user_again",
+        "test_patch_that_never_takes_effect_fails_loudly",
+        "test_any_printable_id_is_addressed_and_impossible_ids_fail_before_any_request",
+        "test_ambiguous_name_fails_for_that_user_only",
+        "test_retries_exhausted_fail_with_status_and_message",
     ),
     "tests/integration/test_uipath.py": (
         "test_throttled_requests_wait_for_the_window",
         "test_every_documented_not_found_answer_means_already_absent",
+        "test_hundred_leavers_in_one_task_use_the_bulk_endpoint_within_the_rate_limits",
+        "test_expired_token_mid_run_is_renewed_once",
+        "test_names_compare_as_uipath_does_and_look_alikes_fail_loudly",
+        "test_a_refused_user_fails_alone_and_a_2xx_refusal_is_no_success",
+        "test_the_default_scope_falls_back_to_what_the_application_is_granted",
+        "test_a_bare_404_is_an_absent_user_only_after_the_routes_answered",
+        "test_a_bulk_delete_whose_answer_was_lost_is_reported_as_done",
+    ),
+    "tests/integration/test_never_silently_wrong.py": (
+        "test_a_delete_whose_answer_was_lost_is_reported_as_done_by_this_run",
+        "test_a_wrong_url_fails_at_once_with_the_address_to_check",
+        "test_an_atlassian_look_alike_is_never_deleted_in_place_of_the_name",
+    ),
+    "tests/integration/test_atlassian_account.py": (
+        "test_google_synced_accounts_fail_with_what_to_do",
+        "test_email_lookup_is_exact_and_never_picks_one",
+        "test_unmanaged_account_without_directory_fails_clearly",
     ),
 }
 
