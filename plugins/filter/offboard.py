@@ -116,11 +116,15 @@ def _setting(provider, key, settings, environment):
         # module_defaults passes the role's key to the module, so the environment is not consulted.
         present = bool(_text(role_settings[key]))
         return present, None if present else "offboard_%s.%s" % (provider, key)
+    # As in the modules, an empty variable counts as unset and the next one applies (AWX injects optional
+    # inputs left empty as empty variables); the first empty one is named when none is set.
+    empty = None
     for name in SETTINGS[provider][key]:
         if environment.get(name) is not None:
-            present = bool(_text(environment[name]))
-            return present, None if present else name
-    return False, None
+            if _text(environment[name]):
+                return True, None
+            empty = empty or name
+    return False, empty
 
 
 def _setting_names(provider, key, empty):
@@ -165,12 +169,13 @@ def _check_provider(provider, settings, environment, named, directory=None):
 
 
 def _value(provider, key, names, default, settings, environment):
-    """A setting as the module would get it: the role variable's key, else the first environment variable set."""
+    """A setting as the module would get it: the role variable's key, else the first environment variable set
+    and not empty, else the default."""
     role_settings = settings.get(provider) or {}
     if key in role_settings:
         return _text(role_settings[key])
     for name in names:
-        if environment.get(name) is not None:
+        if _text(environment.get(name)):
             return _text(environment[name])
     return default or ""
 

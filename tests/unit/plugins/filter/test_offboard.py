@@ -139,14 +139,17 @@ def test_a_half_configured_provider_is_a_problem_naming_what_is_missing(settings
 
 
 def test_the_environment_fallbacks_follow_the_modules():
-    # The first variable that is set wins, even when it is empty: the module would get "".
+    # As in the modules, an empty variable counts as unset (AWX injects optional inputs left empty as empty
+    # variables): the next one applies, and only when none is set does the message say which one is empty.
     environment = {"ALIBABA_CLOUD_ACCESS_KEY_ID": "", "ALICLOUD_ACCESS_KEY": "LTAI-unit",
                    "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "alibaba-unit-secret-3",
                    "ALIBABA_CLOUD_CLOUDSSO_DIRECTORY_ID": "d-ali"}
+    assert essentials(preflight(environment=environment)) == {"providers": ["alibaba"], "problems": []}
+    environment["ALICLOUD_ACCESS_KEY"] = " "
     text = problems_text(preflight(environment=environment))
     assert "ALIBABA_CLOUD_ACCESS_KEY_ID is set but empty" in text
     environment["ALIBABA_CLOUD_ACCESS_KEY_ID"] = None  # not set at all
-    assert essentials(preflight(environment=environment)) == {"providers": ["alibaba"], "problems": []}
+    assert "ALICLOUD_ACCESS_KEY is set but empty" in problems_text(preflight(environment=environment))
 
 
 def test_a_provider_named_in_offboard_providers_must_be_configured():
@@ -509,3 +512,13 @@ def test_the_example_inventory_is_a_set_of_distinct_configured_directories():
     assert [directory["problems"] for directory in run["directories"]] == [[]] * len(hosts)
     assert sorted(directory["provider"] for directory in run["directories"]) == [
         "alibaba", "atlassian", "atlassian", "uipath", "uipath"]
+
+
+def test_an_empty_environment_variable_leaves_the_directory_at_the_modules_default():
+    # Two directory hosts, one with the region left empty (as AWX injects it) and one naming the default
+    # region: the module addresses the same directory for both, so the run must see them as one.
+    environment = {"ALIBABA_CLOUD_REGION_ID": ""}
+    empty_region = offboard._directory("alibaba", {"alibaba": {"directory_id": "d-ali"}}, environment, "a", "a")
+    default_region = offboard._directory("alibaba", {"alibaba": {"directory_id": "d-ali", "region": "cn-shanghai"}},
+                                         {}, "b", "b")
+    assert empty_region["identity"] == default_region["identity"]
