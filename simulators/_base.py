@@ -43,6 +43,8 @@ class Request:
         self.headers = headers
         self.body = body
         self.client = client
+        # When the request arrived; the log's `time` is when it was answered, which a delay fault postpones.
+        self.received = time.time()
 
     def arg(self, name, default=None):
         values = self.query.get(name)
@@ -291,6 +293,7 @@ class Simulator:
 
     def _record(self, request, status, fault=None):
         entry = self.log_entry(request, status)
+        entry.setdefault("received", getattr(request, "received", entry["time"]))
         if fault:
             entry["fault"] = fault
         with self.lock:
