@@ -26,7 +26,7 @@ from ._http import (
     response_json,
     status_error,
 )
-from ._lifecycle import Step, UserDirectory, env
+from ._lifecycle import Step, UserDirectory, env, leftover_item
 from ._names import lookalike_key, shown, upper_invariant
 
 PROVIDER = "Atlassian admin"
@@ -472,7 +472,10 @@ class AtlassianAdminDirectory(UserDirectory):
                                 code="forbidden.action")
         plan.status_after = ACTION_STATUS[action]
         plan.action = ACTION_WORDS[action]
-        return Step(ACTION_WORDS[action], lambda: self._change(account, action))
+        where = None if account["managed"] else "directory %s" % self.module.params["directory_id"]
+        return Step(ACTION_WORDS[action], lambda: self._change(account, action),
+                    leftover=leftover_item("Atlassian account", ACTION_WORDS[action], id=account_id,
+                                           name=account.get("email"), where=where))
 
     def _token_step(self, account, token):
         reason = refused_reason(self.permissions.get(account["account_id"]), "apiToken.delete")
@@ -480,7 +483,9 @@ class AtlassianAdminDirectory(UserDirectory):
             raise ProviderError(PROVIDER, "the API tokens of account %s cannot be revoked through the API: %s"
                                 % (account["account_id"], REASONS.get(reason, "reason %s" % reason)), code="forbidden.action")
         label = "revoked API token %s (%s)" % (json.dumps(token.get("label")), token["id"])
-        return Step(label, lambda: self._revoke(account, token))
+        return Step(label, lambda: self._revoke(account, token),
+                    leftover=leftover_item("API token", "revoked", id=token["id"], name=token.get("label"),
+                                           where="account %s" % account["account_id"]))
 
     def _change(self, account, action):
         account_id = account["account_id"]
@@ -535,10 +540,7 @@ class AtlassianAdminDirectory(UserDirectory):
             if request_id is ALREADY:
                 self.plans[entry.user["account_id"]].already.append(step.description)
                 continue
-            entry.changed = True
-            entry.actions.append(step.description)
-            if request_id:
-                entry.request_ids.append(request_id)
+            entry.done(step, request_id)
 
     def close(self):
         # Called once the users are done (in check mode too: the warning is about what the task does).

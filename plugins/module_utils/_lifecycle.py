@@ -80,11 +80,25 @@ def info_options(directory_cls=None):
 
 
 class Step:
-    """One changing call: `description` is what the user reads in `actions`."""
+    """One changing call: `description` is what the user reads in `actions`. A step that removes access
+    beyond the directory user (a token, a provisioned account, a tenant user) carries `leftover`, a dict
+    with `kind`, `id`, `name`, `where` and `done` (what the step does, in the past tense), which the
+    user's result lists under `leftover` once the step is done (in check mode, once it is planned)."""
 
-    def __init__(self, description, call):
+    def __init__(self, description, call, leftover=None):
         self.description = description
         self.call = call
+        self.leftover = leftover
+
+
+def leftover_item(kind, done, id=None, name=None, where=None):  # pylint: disable=redefined-builtin
+    """A `leftover` entry: the same keys always, so that reports can be built from it without guessing."""
+    return {"kind": kind, "id": id, "name": name, "where": where, "done": done}
+
+
+def follow_up_item(kind, detail, where=None):
+    """A `manual_follow_up` entry: access this task found and no API call of it removed."""
+    return {"kind": kind, "where": where, "detail": detail}
 
 
 class Entry:
@@ -98,6 +112,8 @@ class Entry:
         self.changed = False
         self.state = None
         self.actions = []
+        self.leftover = []  # Step.leftover of every step done
+        self.follow_up = []  # follow_up_item()s: what remains and needs a person
         self.request_ids = []
         self.msg = ""
         self.error = None
@@ -114,6 +130,14 @@ class Entry:
     @property
     def failed(self):
         return self.error is not None
+
+    def done(self, step, request_id):
+        """`step` was carried out by this task."""
+        self.changed = True
+        self.actions.append(step.description)
+        if step.leftover:
+            self.leftover.append(dict(step.leftover))
+        record_request_id(self, request_id)
 
     def fail(self, error, msg=None):
         self.error = error
@@ -379,9 +403,7 @@ class UserDirectory:
             except ProviderError as exc:
                 entry.fail(exc)
                 return
-            entry.changed = True
-            entry.actions.append(step.description)
-            record_request_id(entry, request_id)
+            entry.done(step, request_id)
 
     def run(self, items, function):
         """`function` over the items, concurrently; an exception we did not foresee becomes a redacted
@@ -590,6 +612,7 @@ def finish_entry(entry, state, check_mode):
         if check_mode:
             entry.changed = True
             entry.actions = [step.description for step in entry.steps]
+            entry.leftover = [dict(step.leftover) for step in entry.steps if step.leftover]
             entry.msg = "would be " + ("deleted" if state == "absent" else state)
         elif not entry.confirmed_after_retry:
             entry.msg = "deleted" if state == "absent" else state
@@ -607,6 +630,8 @@ def entry_result(directory, entry):
         "changed": source.changed,
         "state": source.state,
         "actions": list(source.actions),
+        "leftover": [dict(item) for item in source.leftover],
+        "manual_follow_up": [dict(item) for item in source.follow_up],
         "msg": source.msg if entry.same_as is None else "same user as %r: %s" % (source.key, source.msg),
     }
     result.update(directory.result_fields(source))

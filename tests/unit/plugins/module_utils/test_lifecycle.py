@@ -180,3 +180,46 @@ def test_a_documented_rate_is_never_exceeded_and_high_parallelism_does_not_slow_
     assert limiter.rate + limiter.burst <= 98.0
     assert limiter.rate >= 88.0
     assert limiter.burst == min(parallelism, 9)
+
+
+class Sweeping(Directory):
+    """Removes a token of each user before the delete, and fails the delete of users named "stuck"."""
+
+    def plan_delete(self, entry):
+        token = _lifecycle.leftover_item("API token", "revoked", id="t-" + entry.key, where="account " + entry.key)
+        return [_lifecycle.Step("revoked token", lambda: "req-token", leftover=token),
+                _lifecycle.Step("deleted", lambda: self.delete_user(entry.user))]
+
+
+def stuck_fails(user):
+    if user["id"] == "stuck":
+        raise ProviderError("Stand-in", "refused", status=409)
+    return "req-delete"
+
+
+def test_leftover_lists_only_the_steps_carried_out_and_every_result_has_both_lists():
+    directory = Sweeping(StandInModule(), stuck_fails)
+    entries = planned(directory, "u1", "stuck")
+    directory.apply(entries)
+    results = []
+    for entry in entries:
+        _lifecycle.finish_entry(entry, "absent", False)
+        results.append(_lifecycle.entry_result(directory, entry))
+    done, failed = results
+    assert done["leftover"] == [{"kind": "API token", "id": "t-u1", "name": None, "where": "account u1",
+                                 "done": "revoked"}]
+    assert done["manual_follow_up"] == [] and done["request_ids"] == ["req-token", "req-delete"]
+    # The token of the user whose delete failed was revoked all the same: the result says so.
+    assert failed["failed"] and failed["leftover"][0]["id"] == "t-stuck"
+
+
+def test_check_mode_lists_the_leftover_that_would_be_removed():
+    calls = []
+    module = StandInModule()
+    module.check_mode = True
+    directory = Sweeping(module, calls.append)
+    [entry] = planned(directory, "u1")
+    _lifecycle.finish_entry(entry, "absent", True)
+    result = _lifecycle.entry_result(directory, entry)
+    assert calls == [] and result["changed"] is True
+    assert [item["id"] for item in result["leftover"]] == ["t-u1"]
