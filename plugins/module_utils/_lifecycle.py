@@ -361,6 +361,12 @@ class UserDirectory:
         """The steps that bring this user to absent (reads allowed, no change)."""
         return [Step("deleted", lambda: self.delete_user(entry.user))]
 
+    def plan_absent(self, entry):
+        """The steps that remove what a user who is already absent left behind (reads allowed, no change);
+        none by default. A provider that plans some sets `entry.msg` to what the user reads once they are
+        done (or, in check mode, would be): the user stays `found: false` and counts as changed."""
+        return []
+
     def delete_user(self, user):
         """Delete; return a request id or None. NotFoundError means someone else was faster."""
         raise NotImplementedError
@@ -580,8 +586,16 @@ def plan(directory, entries, state):
             entry.state = "absent"
             if role == "enabled":
                 entry.fail("not found", "user not found; a user that does not exist cannot be %s" % state)
-            else:
-                entry.msg = "already absent"
+                continue
+            entry.msg = "already absent"
+            if role == "absent":
+                try:
+                    entry.steps = directory.plan_absent(entry)
+                except (ProviderError, InputError) as exc:
+                    entry.fail(exc)
+                    continue
+                if entry.steps:
+                    to_change.append(entry)
             continue
         user_id = directory.user_id_of(entry.user)
         if user_id in seen:
@@ -607,14 +621,17 @@ def finish_entry(entry, state, check_mode):
         if entry.unread:
             entry.found = None  # never read, and the delete did not tell
         return
+    # Steps for a user who was already absent (plan_absent): the provider's message stays.
+    swept = entry.found is False and not entry.unread
     if entry.steps and (entry.changed or check_mode):
         entry.state = state
         if check_mode:
             entry.changed = True
             entry.actions = [step.description for step in entry.steps]
             entry.leftover = [dict(step.leftover) for step in entry.steps if step.leftover]
-            entry.msg = "would be " + ("deleted" if state == "absent" else state)
-        elif not entry.confirmed_after_retry:
+            if not swept:
+                entry.msg = "would be " + ("deleted" if state == "absent" else state)
+        elif not (entry.confirmed_after_retry or swept):
             entry.msg = "deleted" if state == "absent" else state
     elif entry.steps and not entry.msg:
         entry.msg = "already %s" % (entry.state or state)
