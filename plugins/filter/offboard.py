@@ -8,6 +8,7 @@ and the audit report in JSON and Markdown."""
 
 from __future__ import annotations
 
+import datetime
 import unicodedata
 
 from ansible.errors import AnsibleFilterError
@@ -50,11 +51,18 @@ SETTINGS = {
         "access_key_secret": ("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "ALICLOUD_SECRET_KEY"),
     },
 }
+# The sweep after the directory changes: Atlassian's needs the organization admin API (atlassian_account).
+SWEEP_SETTINGS = {
+    "org_id": ("ATLASSIAN_ORG_ID",),
+    "admin_api_key": ("ATLASSIAN_ADMIN_API_KEY",),
+}
+SETTINGS["atlassian_admin"] = SWEEP_SETTINGS
 # A provider needs every group; a group is met by any one of its alternatives, an alternative by all its settings.
 REQUIREMENTS = {
     "atlassian": ((("directory_id",),), (("api_key",),)),
     "uipath": ((("organization",), ("identity_url",)), (("client_id", "client_secret"), ("access_token",))),
     "alibaba": ((("directory_id",),), (("access_key_id",),), (("access_key_secret",),)),
+    "atlassian_admin": ((("org_id",),), (("admin_api_key",),)),
 }
 # The settings that say where a provider's API is (with the modules' defaults): two directories are the same
 # when their provider, location and id are.
@@ -64,11 +72,12 @@ LOCATIONS = {
     "alibaba": (("endpoint", ("ALIBABA_CLOUD_CLOUDSSO_ENDPOINT",), None),
                 ("region", ("ALIBABA_CLOUD_REGION_ID", "ALICLOUD_REGION"), "cn-shanghai")),
 }
-ENVIRONMENT_NAMES = tuple(name for provider in PROVIDERS for names in SETTINGS[provider].values() for name in names) + \
+ENVIRONMENT_NAMES = tuple(name for provider in PROVIDERS + ("atlassian_admin",) for names in SETTINGS[provider].values()
+                          for name in names) + \
     tuple(name for provider in PROVIDERS for _key, names, _default in LOCATIONS[provider] for name in names)
 
 LEAVER_KEYS = ("name", "email") + tuple("%s_user_%s" % (provider, kind) for provider in PROVIDERS
-                                        for kind in ("name", "id"))
+                                        for kind in ("name", "id")) + ("atlassian_account_id",)
 # Module messages that say no more than the outcome; any other message is shown as a note.
 PLAIN_MESSAGES = ("", "deleted", "disabled", "would be deleted", "would be disabled", "already absent",
                   "already disabled")
@@ -195,37 +204,81 @@ def _directory(provider, settings, environment, host, key):
             "directory_id": directory_id or None, "identity": identity.lower(), "status": "run", "problems": []}
 
 
+def _tenants(settings):
+    tenants = settings.get("uipath_tenants")
+    if tenants is None or tenants == "":
+        return []
+    if not isinstance(tenants, list) or not all(isinstance(tenant, str) and tenant.strip() for tenant in tenants):
+        raise AnsibleFilterError("offboard_uipath_tenants must be a list of UiPath tenant names")
+    return tenants
+
+
+def _sweeps(providers, settings, environment, sweep, directory=None):
+    """(the providers whose leftover access the run sweeps, problems). `sweep` is offboard_sweep: None sweeps
+    wherever a sweep's settings are present, true requires them at every provider of the run, false sweeps
+    nowhere. Settings given only in part are a problem either way, as for a provider."""
+    if sweep not in (None, True, False):
+        raise AnsibleFilterError("offboard_sweep must be true, false or not set, got %r" % (sweep,))
+    where = "directory %s: " % directory if directory else ""
+    swept, problems = [], []
+    if "atlassian" in providers:
+        configured, problem = _check_provider("atlassian_admin", settings, environment, False, directory)
+        if problem:
+            problems.append(problem.replace("%satlassian_admin is" % where, "%sthe Atlassian sweep (the organization "
+                                            "admin API) is" % where))
+        elif configured and sweep is not False:
+            swept.append("atlassian")
+        elif sweep:
+            problems.append("%soffboard_sweep is true, but the Atlassian sweep is not configured: it needs "
+                            "offboard_atlassian_admin.org_id (ATLASSIAN_ORG_ID) and offboard_atlassian_admin."
+                            "admin_api_key (ATLASSIAN_ADMIN_API_KEY), an organization admin API key without scopes."
+                            % where)
+    if "uipath" in providers:
+        if _tenants(settings) and sweep is not False:
+            swept.append("uipath")
+        elif sweep:
+            problems.append("%soffboard_sweep is true, but the UiPath sweep has no tenants: set "
+                            "offboard_uipath_tenants to the Orchestrator tenants whose users to remove." % where)
+    if "alibaba" in providers and sweep is not False:
+        swept.append("alibaba")
+    return swept, problems
+
+
 def _leaver_problems(leavers, providers):
     return [_no_identifier(leavers, index, provider) for provider in providers
             for index, leaver in enumerate(leavers) if _identifier(leaver, provider) is None]
 
 
-def _host_directory(leavers, settings, environment, requested, host, provider):
+def _host_directory(leavers, settings, environment, requested, host, provider, sweep):
     """The preflight of an inventory host that is one directory (it has offboard_provider)."""
     if provider not in PROVIDERS:
         directory = {"key": host, "host": host, "provider": _text(provider), "title": _text(provider),
                      "directory_id": None, "identity": None, "status": "run",
                      "problems": ["directory %s has offboard_provider %r, which is not one of %s; nothing was sent "
                                   "to it." % (host, _text(provider), ", ".join(PROVIDERS))]}
-        return {"providers": [], "problems": [], "directories": [directory], "inventory": True}
+        return {"providers": [], "problems": [], "directories": [directory], "inventory": True, "sweeps": []}
     directory = _directory(provider, settings, environment, host, host)
     if requested is not None and provider not in requested:
         directory["status"] = "left out"
-        return {"providers": [], "problems": [], "directories": [directory], "inventory": True}
+        return {"providers": [], "problems": [], "directories": [directory], "inventory": True, "sweeps": []}
     configured, problem = _check_provider(provider, settings, environment, True, host)
-    if problem:
+    sweeps, sweep_problems = _sweeps([provider] if configured else [], settings, environment, sweep, host)
+    for problem in ([problem] if problem else []) + sweep_problems:
         directory["problems"].append(problem + " Nothing was sent to this directory.")
     return {"providers": [provider] if configured else [], "problems": _leaver_problems(leavers, [provider]),
-            "directories": [directory], "inventory": True}
+            "directories": [directory], "inventory": True, "sweeps": sweeps}
 
 
-def offboard_preflight(leavers, settings, environment, requested=None, host=None, provider=None):
+def offboard_preflight(leavers, settings, environment, requested=None, host=None, provider=None, sweep=None):
     """Decide the providers of the run and list every problem that must stop it before any request.
 
     `settings` holds the role variables per provider, `environment` the values of ENVIRONMENT_NAMES (None
     when unset), `requested` the role's `offboard_providers` (None: every configured provider). A provider
     is configured when all its required settings are present, left out when none is, and a problem when
     only some are (or when it is requested and not configured). Values are never put in a message.
+
+    `sweep` is offboard_sweep; `sweeps` lists the providers of the run whose leftover access is swept (see
+    `_sweeps`), from `settings["atlassian_admin"]` and `settings["uipath_tenants"]` too.
 
     `host` is the inventory host. Given `provider` (the host's offboard_provider), the host is one directory
     of that provider: problems of its settings are the directory's own (`directories[0].problems`: it fails,
@@ -236,7 +289,7 @@ def offboard_preflight(leavers, settings, environment, requested=None, host=None
     environment = environment or {}
     named = list(requested) if requested is not None else None
     if provider is not None:
-        return _host_directory(leavers, settings, environment, named, host, provider)
+        return _host_directory(leavers, settings, environment, named, host, provider, sweep)
     problems = []
     providers = []
     for name in PROVIDERS if named is None else [name for name in PROVIDERS if name in named]:
@@ -249,8 +302,10 @@ def offboard_preflight(leavers, settings, environment, requested=None, host=None
         problems.append("No provider is configured: set all the credentials of at least one provider (the "
                         "ATLASSIAN_SCIM_*, UIPATH_* or ALIBABA_CLOUD_* environment variables, or offboard_atlassian, "
                         "offboard_uipath or offboard_alibaba), see docs/offboarding.md.")
+    sweeps, sweep_problems = _sweeps(providers, settings, environment, sweep)
+    problems.extend(sweep_problems)
     problems.extend(_leaver_problems(leavers, providers))
-    return {"providers": providers, "problems": problems, "inventory": False,
+    return {"providers": providers, "problems": problems, "inventory": False, "sweeps": sweeps,
             "directories": [_directory(name, settings, environment, host, name) for name in providers]}
 
 
@@ -405,7 +460,7 @@ def _addressed_outcomes(targets, by_id, by_name, state, check_mode, finished):
     for row in targets["rows"]:
         entry = {"outcome": "failed", "by": row["by"], "requested": row["key"], "user_id": None,
                  "user_name": None, "actions": [], "request_ids": [], "msg": "", "note": "", "error": None,
-                 "time": finished}
+                 "time": finished, "leftover": [], "manual_follow_up": []}
         result = by_id if row["by"] == "id" else by_name
         users = (result.get("users") or []) if isinstance(result, dict) else []
         if not isinstance(result, dict) or result.get("skipped"):
@@ -415,7 +470,9 @@ def _addressed_outcomes(targets, by_id, by_name, state, check_mode, finished):
             outcome = _outcome(user, state, check_mode)
             entry.update(user_id=user.get("user_id"), user_name=user.get("user_name"),
                          actions=list(user.get("actions") or []), request_ids=list(user.get("request_ids") or []),
-                         msg=user.get("msg", ""), error=user.get("error"))
+                         msg=user.get("msg", ""), error=user.get("error"),
+                         leftover=list(user.get("leftover") or []),
+                         manual_follow_up=list(user.get("manual_follow_up") or []))
             if outcome is None:
                 outcome = "failed"
                 entry["msg"] = ("the module reported no change and the state %r, not %r: %s"
@@ -529,6 +586,14 @@ def _directory_entry(directory):
             "directory_id": None, "status": "run", "problems": []}
 
 
+def _swept(results, directory):
+    """(whether the run swept the directory's leftover access, the run's offboard_sweep)."""
+    host = results.get(directory["host"]) if directory["host"] is not None else None
+    if not isinstance(host, dict):
+        return False, None
+    return directory["provider"] in (host.get("sweeps") or []), host.get("sweep")
+
+
 def _directory_outcomes(results, directory):
     """(the outcomes of every leaver at the directory, or None; why there are none)."""
     if directory["problems"]:
@@ -548,7 +613,105 @@ def _directory_outcomes(results, directory):
 
 def _not_run(why, finished):
     return {"outcome": "failed", "by": None, "requested": None, "user_id": None, "user_name": None, "actions": [],
-            "request_ids": [], "msg": why, "note": "", "error": {"message": why}, "time": finished}
+            "request_ids": [], "msg": why, "note": "", "error": {"message": why}, "time": finished,
+            "leftover": [], "manual_follow_up": []}
+
+
+# --- leftover access ------------------------------------------------------------------------------------
+
+# The longest a CloudSSO sign-in can outlast the user's delete: an access configuration's SessionDuration is at
+# most 12 hours, a RAM-user logon's session duration at most 24 hours (leftover-access.md).
+ALIBABA_SESSION_BOUND = datetime.timedelta(hours=24)
+NOT_SWEPT = {
+    "atlassian": ("the organization admin API is not configured (offboard_atlassian_admin, or ATLASSIAN_ORG_ID and "
+                  "ATLASSIAN_ADMIN_API_KEY): the account's personal API tokens (they outlive its deactivation) and, "
+                  "for an account the organization does not manage, its access to the organization were not checked"),
+    "uipath": ("offboard_uipath_tenants is not set: the leaver's Orchestrator users (roles, robot credentials) and "
+               "personal workspaces in the organization's tenants were not checked"),
+    "alibaba": "",
+}
+
+
+def _follow_up(kind, detail, where=None, until=None):
+    item = {"kind": kind, "where": where, "detail": detail}
+    if until:
+        item["until"] = until
+    return item
+
+
+def _later(finished, delta):
+    try:
+        moment = datetime.datetime.strptime(finished, "%Y-%m-%dT%H:%M:%SZ")
+    except (TypeError, ValueError):
+        return None
+    return (moment + delta).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _fixed_follow_up(provider, result, finished, swept, sweep_setting):
+    """What no API of the provider removes, for one leaver at one directory, with the longest time it can
+    last where the provider documents one; and why the leftover access was not swept, when it was not."""
+    if result["outcome"] in FAILING:
+        return []  # the failure says what is left and what to do
+    changed = result["outcome"] in CHANGES
+    sweep = result.get("sweep") or {}
+    items = []
+    if provider == "atlassian":
+        items.append(_follow_up("sessions", "Atlassian has no API that ends sessions (AX-229). A deactivated managed "
+                                "account cannot sign in again; a session already open ends when it has been idle "
+                                "for the authentication policy's idle session duration (30 days by default) or at "
+                                "its session expiration, if the policy sets one; mobile app sessions follow the "
+                                "mobile session expiration. End them in Atlassian Administration if they must end "
+                                "sooner."))
+        if sweep.get("managed") is False:
+            items.append(_follow_up("unmanaged account", "the organization does not manage this Atlassian account: "
+                                    "the sweep could only suspend or remove its access to this organization; the "
+                                    "account, its API tokens and its access to other organizations stay with its "
+                                    "owner"))
+    elif provider == "alibaba":
+        until = _later(finished, ALIBABA_SESSION_BOUND) if changed else None
+        items.append(_follow_up("sessions", "CloudSSO has no action that ends sessions: a sign-in lasts until its "
+                                "access configuration's SessionDuration (at most 12 hours) or, for a RAM-user "
+                                "logon, the session duration of the user provisioning (at most 24 hours) ends it%s"
+                                % ("" if changed else ", counted from the user's delete"), until=until))
+        items.append(_follow_up("RAM access outside CloudSSO", "RAM users, AccessKeys and policies made in member "
+                                "accounts outside CloudSSO are not linked to the CloudSSO user, and no CloudSSO call "
+                                "finds them: review the member accounts' RAM for the leaver"))
+    elif provider == "uipath" and changed and result.get("outcome") in ("removed", "would remove"):
+        items.append(_follow_up("license", "whether deleting the user releases its license is not confirmed; check "
+                                "the organization's license allocation"))
+    if sweep_setting is False:
+        items.append(_follow_up("sweep not run", "offboard_sweep is false: the leftover access at %s was not checked"
+                                % PROVIDER_TITLES[provider]))
+    elif not swept and NOT_SWEPT[provider]:
+        items.append(_follow_up("sweep not run", NOT_SWEPT[provider]))
+    elif sweep.get("status") == "not swept":
+        items.append(_follow_up("sweep not run", sweep["why"]))
+    return items
+
+
+def _leftover_text(item):
+    """One leftover item as a plan action: what was done, to what, where."""
+    what = "%s %s" % (_text(item.get("kind")), _text(item.get("name")) or _text(item.get("id")))
+    if _text(item.get("name")) and _text(item.get("id")):
+        what += " (%s)" % _text(item["id"])
+    return "%s: %s%s" % (_text(item.get("done")), what, " in %s" % _text(item["where"]) if _text(item.get("where"))
+                         else "")
+
+
+def _with_leftover(result, finished, swept, sweep_setting):
+    """The result with `leftover` (what the directory task and the sweep removed, or in a rehearsal would) and
+    `manual_follow_up` (what remains for a person); a failed sweep fails the pair."""
+    result = dict(result)
+    sweep = result.get("sweep") or {}
+    result["leftover"] = list(result.get("leftover") or []) + list(sweep.get("leftover") or [])
+    result["manual_follow_up"] = (list(result.get("manual_follow_up") or []) + list(sweep.get("manual_follow_up") or [])
+                                  + _fixed_follow_up(result["provider"], result, finished, swept, sweep_setting))
+    if sweep.get("status") == "failed" and result["outcome"] not in FAILING:
+        why = _text((sweep.get("error") or {}).get("message")) or _text(sweep.get("msg")) or "no message"
+        msg = ("%s, but the sweep of leftover access failed: %s; what it names is left: run again, or remove it by "
+               "hand" % (result["outcome"], why))
+        result.update(outcome="failed", msg=msg, error=dict(sweep.get("error") or {}, message=msg))
+    return result
 
 
 def plan_key(item):
@@ -572,12 +735,24 @@ def _in_plan(result, check_mode):
     return result["outcome"] in ("removed", "disabled") or (result["outcome"] == "failed" and bool(result["actions"]))
 
 
+def _sweep_items(leaver, result):
+    """The sweep's changes of one leaver at one directory as plan items, one per thing removed: a real run
+    that finds one of them already gone (an account the directory delete deactivated) stays inside the plan."""
+    sweep = result.get("sweep") or {}
+    return [{"provider": result["provider"], "directory": result["directory"], "leaver": _plan_leaver(leaver),
+             "user_id": sweep.get("user_id"), "user_name": sweep.get("user_name"), "actions": [_leftover_text(item)]}
+            for item in sweep.get("leftover") or []]
+
+
 def _plan(leavers, columns, check_mode):
-    return plan_items({"provider": result["provider"], "directory": result["directory"],
-                       "leaver": _plan_leaver(leaver), "user_id": result["user_id"],
-                       "user_name": result["user_name"], "actions": list(result["actions"])}
-                      for index, leaver in enumerate(leavers) for column in columns.values()
-                      for result in [column[index]] if _in_plan(result, check_mode))
+    items = [{"provider": result["provider"], "directory": result["directory"],
+              "leaver": _plan_leaver(leaver), "user_id": result["user_id"],
+              "user_name": result["user_name"], "actions": list(result["actions"])}
+             for index, leaver in enumerate(leavers) for column in columns.values()
+             for result in [column[index]] if _in_plan(result, check_mode)]
+    items += [item for index, leaver in enumerate(leavers) for column in columns.values()
+              for item in _sweep_items(leaver, column[index])]
+    return plan_items(items)
 
 
 def _refuse(columns, approval):
@@ -645,7 +820,9 @@ def offboard_report(leavers, results, directories, state, check_mode, started, f
             outcomes = [_not_run(why, finished) for _leaver in leavers]
         where = {"provider": directory["provider"], "directory": directory["host"],
                  "directory_id": directory["directory_id"]}
-        columns[directory["key"]] = [dict(outcome, **where) for outcome in outcomes]
+        swept, sweep_setting = _swept(results or {}, directory)
+        columns[directory["key"]] = [_with_leftover(dict(outcome, **where), finished, swept, sweep_setting)
+                                     for outcome in outcomes]
     if approval and not approval["approved"]:
         _refuse(columns, approval)
     rows = []
@@ -761,10 +938,31 @@ def _details(report, directory, result):
             lines.append("  - %s: %s" % (label, {True: "yes", False: "NO", None: "not proven"}[result[key]]))
     if result.get("request_ids"):
         lines.append("  - request ids: %s" % ", ".join(_md(request_id) for request_id in result["request_ids"]))
+    lines += _leftover_lines(report, result)
     if result["outcome"] == "failed":
         lines.append("  - reason: %s" % _md(result.get("msg")))
     if result.get("note"):
         lines.append("  - note: %s" % _md(result["note"]))
+    return lines
+
+
+def _leftover_lines(report, result):
+    """The leftover-access part of one leaver at one directory: what was removed beyond the directory user, and
+    what a person must still do."""
+    lines = []
+    leftover = result.get("leftover") or []
+    if leftover:
+        lines.append("  - leftover access %s:" % ("that would be removed" if report["check_mode"] else "removed"))
+        lines += ["    - %s" % _md(_leftover_text(item)) for item in leftover]
+    sweep = result.get("sweep") or {}
+    if sweep.get("status") == "nothing left":
+        lines.append("  - leftover access: none found by the sweep")
+    follow_up = result.get("manual_follow_up") or []
+    if follow_up:
+        lines.append("  - manual follow-up:")
+        lines += ["    - %s%s: %s%s" % (_md(item.get("kind")), " (%s)" % _md(item["where"]) if item.get("where") else "",
+                                        _md(item.get("detail")), "; may last until %s" % _md(item["until"])
+                                        if item.get("until") else "") for item in follow_up]
     return lines
 
 

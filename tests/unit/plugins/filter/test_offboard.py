@@ -16,7 +16,7 @@ import yaml
 from ansible.errors import AnsibleFilterError
 from markdown_it import MarkdownIt
 
-from ansible_collections.identity.lifecycle.plugins.filter import offboard
+from ansible_collections.identity.lifecycle.plugins.filter import offboard, offboard_sweep
 from ansible_collections.identity.lifecycle.plugins.module_utils._evidence import digest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
@@ -26,6 +26,8 @@ UIPATH = {"organization": "acme", "client_id": "app-unit", "client_secret": "uip
 ALIBABA = {"directory_id": "d-ali", "access_key_id": "LTAI-unit", "access_key_secret": "alibaba-unit-secret-3"}
 SECRETS = ("ATSCIM-unit-secret-1", "uipath-unit-secret-2", "alibaba-unit-secret-3", "uipath-token-secret-4")
 ALL = {"atlassian": ATLASSIAN, "uipath": UIPATH, "alibaba": ALIBABA}
+# The session follow-up every Atlassian row has, as the Markdown report shows it.
+SESSIONS = offboard._md(offboard._fixed_follow_up("atlassian", {"outcome": "removed"}, "f", True, None)[0]["detail"])
 NONE = {"atlassian": {}, "uipath": {}, "alibaba": {}}
 LEAVERS = [{"name": "Dana Lee", "email": "dana.lee@example.com"}]
 
@@ -305,16 +307,30 @@ def test_the_markdown_report_keeps_its_layout():
     by_name = {"changed": False, "users": [{"user_id": None, "user_name": "gone@example.com", "found": False,
                                             "changed": False, "state": "absent", "actions": [], "msg": "already absent"}]}
     outcomes = offboard.offboard_outcomes(targets, by_id, by_name, "absent", False, "2026-01-01T00:00:02Z")
-    report = offboard.offboard_report(leavers, {"atlassian": outcomes}, ["atlassian"], "absent", False,
+    sweep_targets = offboard_sweep.offboard_sweep_targets(outcomes, leavers, "atlassian", "absent")
+    token = {"kind": "API token", "id": "t-1", "name": "ci", "where": "account 5b10", "done": "revoked"}
+    swept_by_name = {"changed": True, "users": [
+        {"user_id": "5b10", "user_name": "mei.chen@example.com", "found": True, "changed": True, "managed": True,
+         "leftover": [token], "manual_follow_up": [], "actions": ['revoked API token "ci" (t-1)']},
+        {"user_id": None, "user_name": "gone@example.com", "found": False, "changed": False, "managed": None,
+         "leftover": [], "manual_follow_up": [], "actions": [], "state": "absent"}]}
+    outcomes = offboard_sweep.offboard_swept(outcomes, sweep_targets, None, swept_by_name, False)
+    directory = {"key": "atlassian", "host": "localhost", "provider": "atlassian", "title": "Atlassian Cloud",
+                 "directory_id": None, "status": "run", "problems": []}
+    results = {"localhost": {"outcomes": {"atlassian": outcomes}, "error": None, "sweeps": ["atlassian"],
+                             "sweep": None}}
+    report = offboard.offboard_report(leavers, results, [directory], "absent", False,
                                       "2026-01-01T00:00:00Z", "2026-01-01T00:00:03Z", "20260101T000000.000Z")
-    plan = [{"provider": "atlassian", "directory": None, "leaver": "mei.chen@example.com", "user_id": "a-mei",
+    plan = [{"provider": "atlassian", "directory": "localhost", "leaver": "mei.chen@example.com", "user_id": "5b10",
+             "user_name": "mei.chen@example.com", "actions": ["revoked: API token ci (t-1) in account 5b10"]},
+            {"provider": "atlassian", "directory": "localhost", "leaver": "mei.chen@example.com", "user_id": "a-mei",
              "user_name": "mei.chen@example.com", "actions": ["deleted"]}]
     assert report["plan"] == plan and report["plan_digest"] == digest(plan)
     assert offboard.offboard_markdown(report) == """# Offboarding report 20260101T000000.000Z
 
 **Plan digest: %s**
 
-It covers the 1 change(s) this run made, listed under Plan.
+It covers the 2 change(s) this run made, listed under Plan.
 
 | | |
 |---|---|
@@ -345,18 +361,93 @@ It covers the 1 change(s) this run made, listed under Plan.
 - **Atlassian Cloud**: removed at 2026-01-01T00:00:02Z
   - user id: a-mei, user name: mei.chen@example.com
   - done: deleted
+  - leftover access removed:
+    - revoked: API token ci (t-1) in account 5b10
+  - manual follow-up:
+    - sessions: %s
 
 ### gone@example.com
 
 - **Atlassian Cloud**: already absent at 2026-01-01T00:00:02Z
   - looked up by name: gone@example.com
+  - leftover access: none found by the sweep
+  - manual follow-up:
+    - sessions: %s
 
 ## Plan
 
 | Provider | Directory | Leaver | User id | User name | Actions |
 |---|---|---|---|---|---|
-| atlassian | | mei.chen@example.com | a-mei | mei.chen@example.com | deleted |
-""" % report["plan_digest"]
+| atlassian | localhost | mei.chen@example.com | 5b10 | mei.chen@example.com | revoked: API token ci (t-1) in account 5b10 |
+| atlassian | localhost | mei.chen@example.com | a-mei | mei.chen@example.com | deleted |
+""" % (report["plan_digest"], SESSIONS, SESSIONS)
+
+
+def test_every_row_says_what_remains_and_why_a_sweep_did_not_run():
+    leavers = [{"email": "a@example.com", "alibaba_user_id": "u-1"}, {"email": "b@example.com"}]
+    targets = offboard.offboard_targets(leavers, "alibaba")
+    by_id = {"users": [{"user_id": "u-1", "user_name": "a", "found": True, "changed": True, "state": "absent",
+                        "actions": ["deleted"], "msg": "deleted"}]}
+    by_name = {"users": [{"user_id": None, "user_name": "b@example.com", "found": False, "changed": False,
+                          "state": "absent", "actions": [], "msg": "already absent"}]}
+    outcomes = offboard.offboard_outcomes(targets, by_id, by_name, "absent", False, "2026-01-01T00:00:02Z")
+    sweep_targets = offboard_sweep.offboard_sweep_targets(outcomes, leavers, "alibaba", "absent")
+    # Only the user whose id is known can be swept: the other one's provisionings name an id nobody knows.
+    assert sweep_targets["user_ids"] == ["u-1"] and "alibaba_user_id" in sweep_targets["skipped"][1]["why"]
+    provisioning = {"kind": "RAM user provisioning", "id": "up-1", "name": None, "where": "account 1234",
+                    "done": "deleted with its RAM users"}
+    swept = {"users": [{"user_id": "u-1", "found": False, "changed": True, "leftover": [provisioning],
+                        "manual_follow_up": []}]}
+    outcomes = offboard_sweep.offboard_swept(outcomes, sweep_targets, swept, None, False)
+    directory = {"key": "alibaba", "host": "localhost", "provider": "alibaba", "title": "Alibaba Cloud CloudSSO",
+                 "directory_id": "d-1", "status": "run", "problems": []}
+    results = {"localhost": {"outcomes": {"alibaba": outcomes}, "error": None, "sweeps": ["alibaba"], "sweep": None}}
+    report = offboard.offboard_report(leavers, results, [directory], "absent", False, "s", "2026-01-01T00:00:03Z", "r")
+    first, second = (row["results"]["alibaba"] for row in report["leavers"])
+    assert first["leftover"] == [provisioning]
+    sessions = [item for item in first["manual_follow_up"] if item["kind"] == "sessions"]
+    assert sessions[0]["until"] == "2026-01-02T00:00:03Z"
+    assert [item["kind"] for item in second["manual_follow_up"]] == [
+        "sessions", "RAM access outside CloudSSO", "sweep not run"]
+    assert "until" not in second["manual_follow_up"][0]
+    assert not report["failed"]
+
+
+def test_a_failed_sweep_fails_the_leaver_and_names_what_is_left():
+    leavers = [{"email": "a@example.com"}]
+    targets = offboard.offboard_targets(leavers, "atlassian")
+    by_name = {"users": [{"user_id": "s-1", "user_name": "a@example.com", "found": True, "changed": True,
+                          "state": "absent", "actions": ["deleted"], "msg": "deleted"}]}
+    outcomes = offboard.offboard_outcomes(targets, None, by_name, "absent", False, "f")
+    sweep_targets = offboard_sweep.offboard_sweep_targets(outcomes, leavers, "atlassian", "absent")
+    failed = {"users": [{"user_id": "5b10", "failed": True, "changed": False, "leftover": [],
+                         "msg": "403 forbidden.action", "error": {"status": 403, "message": "scoped key"}}]}
+    outcomes = offboard_sweep.offboard_swept(outcomes, sweep_targets, None, failed, False)
+    results = {"localhost": {"outcomes": {"atlassian": outcomes}, "error": None, "sweeps": ["atlassian"]}}
+    directory = {"key": "atlassian", "host": "localhost", "provider": "atlassian", "title": "Atlassian Cloud",
+                 "directory_id": None, "status": "run", "problems": []}
+    report = offboard.offboard_report(leavers, results, [directory], "absent", False, "s", "f", "r")
+    assert report["failed"] and report["summary"] == {"failed": 1}
+    [failure] = report["failures"]
+    assert failure["msg"].startswith("removed, but the sweep of leftover access failed: scoped key")
+    assert failure["error"]["status"] == 403
+
+
+def test_a_sweep_that_is_off_or_not_configured_says_so_in_every_row():
+    leavers = [{"email": "a@example.com"}]
+    targets = offboard.offboard_targets(leavers, "uipath")
+    by_name = {"users": [{"user_id": "g-1", "user_name": "a@example.com", "found": True, "changed": True,
+                          "state": "absent", "actions": ["deleted"], "msg": "deleted"}]}
+    outcomes = offboard.offboard_outcomes(targets, None, by_name, "absent", False, "f")
+    directory = {"key": "uipath", "host": "localhost", "provider": "uipath", "title": "UiPath",
+                 "directory_id": "org", "status": "run", "problems": []}
+    for sweeps, sweep, expected in (([], None, "offboard_uipath_tenants is not set"),
+                                    ([], False, "offboard_sweep is false")):
+        results = {"localhost": {"outcomes": {"uipath": outcomes}, "error": None, "sweeps": sweeps, "sweep": sweep}}
+        report = offboard.offboard_report(leavers, results, [directory], "absent", False, "s", "f", "r")
+        items = report["leavers"][0]["results"]["uipath"]["manual_follow_up"]
+        assert [item["kind"] for item in items] == ["license", "sweep not run"]
+        assert expected in items[-1]["detail"]
 
 
 # --- many directories: one inventory host each ----------------------------------------------------------
@@ -522,3 +613,36 @@ def test_an_empty_environment_variable_leaves_the_directory_at_the_modules_defau
     default_region = offboard._directory("alibaba", {"alibaba": {"directory_id": "d-ali", "region": "cn-shanghai"}},
                                          {}, "b", "b")
     assert empty_region["identity"] == default_region["identity"]
+
+
+# --- the sweep's settings ---------------------------------------------------------------------------------
+
+def sweep_preflight(sweep, extra=None, environment=None):
+    settings = dict(ALL, **(extra or {}))
+    return offboard.offboard_preflight(LEAVERS, settings, environment or {}, None, None, None, sweep)
+
+
+def test_the_sweep_runs_where_its_settings_are_present_unless_it_is_off():
+    admin = {"atlassian_admin": {"org_id": "o-1", "admin_api_key": "admin-unit-secret"}, "uipath_tenants": ["T1"]}
+    assert sweep_preflight(None)["sweeps"] == ["alibaba"]
+    assert sweep_preflight(None, admin)["sweeps"] == ["atlassian", "uipath", "alibaba"]
+    assert sweep_preflight(None, environment={"ATLASSIAN_ORG_ID": "o", "ATLASSIAN_ADMIN_API_KEY": "k"})["sweeps"] == [
+        "atlassian", "alibaba"]
+    off = sweep_preflight(False, admin)
+    assert off["sweeps"] == [] and off["problems"] == []
+
+
+def test_a_sweep_asked_for_or_half_configured_stops_the_run_naming_what_is_missing():
+    required = sweep_preflight(True)
+    text = "\n".join(required["problems"])
+    assert "ATLASSIAN_ADMIN_API_KEY" in text and "offboard_uipath_tenants" in text
+    half = sweep_preflight(None, {"atlassian_admin": {"org_id": "o-1"}})
+    [problem] = half["problems"]
+    assert "the Atlassian sweep (the organization admin API) is only partly configured" in problem
+    assert "offboard_atlassian_admin.admin_api_key (ATLASSIAN_ADMIN_API_KEY)" in problem
+    # Half configured is a mistake even with the sweep off.
+    assert sweep_preflight(False, {"atlassian_admin": {"admin_api_key": "admin-unit-secret"}})["problems"]
+    with pytest.raises(AnsibleFilterError, match="offboard_uipath_tenants"):
+        sweep_preflight(None, {"uipath_tenants": "T1"})
+    with pytest.raises(AnsibleFilterError, match="offboard_sweep"):
+        sweep_preflight("yes")
