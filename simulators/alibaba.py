@@ -19,6 +19,16 @@ after that DeleteUser still answers `DeletionConflict.User.AccessAssigment` for 
 seconds. DeleteUser is refused while MFA devices, group memberships or direct assignments remain,
 and for SCIM-synchronized users while SCIM synchronization is enabled.
 
+Every assignment keeps its access configuration provisioned on its account (the AliyunReservedSSO-*
+role there); DeleteAccessAssignment with `DeprovisionStrategy=DeprovisionForLastAccessAssignmentOnAccount`
+de-provisions it when its task succeeds and no other assignment of that configuration is left on that
+account, `None` (Alibaba's default) leaves it. RAM user provisionings (seeded per user, group or orphaned
+principal) own RAM users in their member account: DeleteUserProvisioning with `DeletionStrategy=Delete`
+removes them, `Keep` leaves them (no longer managed); an empty strategy uses the provisioning's own. Failed
+provisioning events are seeded per provisioning and listed by ListUserProvisioningEvents. The snapshot
+shows both per account (`ram_users`, `provisioned_access_configurations`). CloudSSO clears a deleted
+provisioning's RAM users in the background; here that happens at once.
+
 Where Alibaba's documentation is unconfirmed, the behaviour is switchable: `statuses` maps a
 code (or code prefix) to its HTTP status (EntityNotExists 404 or 400, InvalidAccessKeyId.NotFound
 404 or 400, SignatureDoesNotMatch 400 or 403, DeletionConflict 409 or 400), `conflict_codes` names
@@ -27,6 +37,12 @@ DeleteUser's codes for MFA devices and groups, `scim_delete_code` the SCIM refus
 `filter_case_insensitive` how Filter values compare, and `mfa_type_required_for` the device types
 (DeviceType) that DeleteMFADeviceForUser deletes only with a matching `MfaType` (default: the two
 passkey types; MfaType is undocumented, so whether Alibaba needs it is unconfirmed).
+`provisioning_blocks_delete` makes DeleteUser refuse a user who still has RAM user provisionings, with
+`conflict_codes["provisioning"]` (whether it does, and with which code, is unconfirmed: DeleteUser's
+documented prerequisites do not name provisionings, so by default it deletes the user and the
+provisionings stay behind, orphaned); `provisioning_list_checks_principal` makes ListUserProvisionings
+answer EntityNotExists.User for a user principal that does not exist (unconfirmed too; by default it
+lists whatever still names that principal).
 
 The request log and the fault paths show every request as `/?Action=<Action>&<query>`, whichever
 signature it used, so `simulator.requests(path="Action=DeleteUser")` and faults by path work for
@@ -82,7 +98,13 @@ DEFAULT_STATUSES = {
     "InternalError": 500,
     "ServiceUnavailable": 503,
 }
-DEFAULT_CONFLICT_CODES = {"mfa": "DeletionConflict.User.MFADevice", "group": "DeletionConflict.User.Group"}
+# Only AccessAssigment is attested (Terraform); the others are guesses in Alibaba's pattern.
+DEFAULT_CONFLICT_CODES = {"mfa": "DeletionConflict.User.MFADevice", "group": "DeletionConflict.User.Group",
+                          "provisioning": "DeletionConflict.User.UserProvisioning"}
+DEPROVISION_STRATEGIES = ("None", "DeprovisionForLastAccessAssignmentOnAccount")
+DELETION_STRATEGIES = ("Delete", "Keep")
+DUPLICATION_STRATEGIES = ("KeepBoth", "TakeOver")
+OWNER_ACCOUNT = "1639738000000000"  # the management account that owns the simulated directories
 ASSIGNMENT_CONFLICT = "DeletionConflict.User.AccessAssigment"  # sic, as Alibaba spells it
 LOGGED_TOKEN = re.compile(r"([?&]SecurityToken=)[^&]*")
 PASSKEY_TYPES = ("CrossPlatformPasskey", "PlatformPasskey")  # ListMFADevicesForUser DeviceType, SDK 1.7.0
@@ -105,8 +127,12 @@ REQUIRED = {
                                "PrincipalType", "PrincipalId"),
     "GetTaskStatus": ("DirectoryId", "TaskId"),
     "GetTask": ("DirectoryId", "TaskId"),
+    "ListUserProvisionings": ("DirectoryId",),
+    "DeleteUserProvisioning": ("DirectoryId", "UserProvisioningId"),
+    "ListUserProvisioningEvents": ("DirectoryId",),
 }
-PAGE_LIMITS = {"ListUsers": 100, "ListJoinedGroupsForUser": 100, "ListAccessAssignments": 20}
+PAGE_LIMITS = {"ListUsers": 100, "ListJoinedGroupsForUser": 100, "ListAccessAssignments": 20,
+               "ListUserProvisionings": 100, "ListUserProvisioningEvents": 100}
 
 
 class ApiError(Exception):
@@ -180,13 +206,16 @@ class AlibabaCloudSsoSimulator(Simulator):
     def __init__(self, data=None, throttle_rate=100.0, task_delay=0.5, conflict_lag=1.0, statuses=None,
                  conflict_codes=None, scim_delete_code="OperationDenied.SCIMSynchronizedUser",
                  filter_quotes="strip", filter_case_insensitive=True, clock_window=900.0,
-                 mfa_type_required_for=PASSKEY_TYPES):
+                 mfa_type_required_for=PASSKEY_TYPES, provisioning_blocks_delete=False,
+                 provisioning_list_checks_principal=False):
         super().__init__()
         self.settings = {}
         self.configure(throttle_rate=throttle_rate, task_delay=task_delay, conflict_lag=conflict_lag,
                        statuses=statuses, conflict_codes=conflict_codes, scim_delete_code=scim_delete_code,
                        filter_quotes=filter_quotes, filter_case_insensitive=filter_case_insensitive,
-                       clock_window=clock_window, mfa_type_required_for=mfa_type_required_for)
+                       clock_window=clock_window, mfa_type_required_for=mfa_type_required_for,
+                       provisioning_blocks_delete=provisioning_blocks_delete,
+                       provisioning_list_checks_principal=provisioning_list_checks_principal)
         self.access_keys = {}
         self.directories = {}
         self.tasks = {}
@@ -213,7 +242,10 @@ class AlibabaCloudSsoSimulator(Simulator):
     def seed(self, data):
         """{"access_keys": [{access_key_id, access_key_secret, security_token?}],
         "directories": [{DirectoryId?, DirectoryName, Region, scim_synchronization, access_configurations,
-        groups, users}], "settings": {...}}; see simulators/seeds/alibaba-demo.json."""
+        groups, users, user_provisionings (of principals no longer in the directory: principal_id,
+        principal_name, principal_type?, and the keys of a user's ram_user_provisionings), ram_users
+        ({account id: [RAM user names not made by CloudSSO]})}], "settings": {...}};
+        see simulators/seeds/alibaba-demo.json."""
         with self.lock:
             if data.get("settings"):
                 self.configure(**data["settings"])
@@ -237,6 +269,10 @@ class AlibabaCloudSsoSimulator(Simulator):
                 "users": collections.OrderedDict(), "groups": collections.OrderedDict(),
                 "access_configurations": collections.OrderedDict(),
                 "mfa": {}, "memberships": {}, "stale": {}, "assignments": [], "blocked_until": {},
+                # {account id: {config id}}, {id: provisioning}, {account id: {RAM user name: provisioning
+                # id or None}}, {event id: failed provisioning event}
+                "provisioned": collections.defaultdict(set), "provisionings": collections.OrderedDict(),
+                "ram_users": collections.defaultdict(collections.OrderedDict), "events": collections.OrderedDict(),
             }
             self.directories[directory["DirectoryId"]] = directory
             for config in spec.get("access_configurations") or []:
@@ -250,19 +286,29 @@ class AlibabaCloudSsoSimulator(Simulator):
                                                  "ProvisionType": group.get("ProvisionType", "Manual")}
                 for assignment in group.get("access_assignments") or []:
                     self._add_assignment(directory, "Group", group_id, group["GroupName"], assignment)
+                for provisioning in group.get("ram_user_provisionings") or []:
+                    self._add_provisioning(directory, "Group", group_id, group["GroupName"], provisioning)
+            for account_id, names in (spec.get("ram_users") or {}).items():
+                for name in names:
+                    directory["ram_users"][str(account_id)][name] = None
             for user in spec.get("users") or []:
                 self.add_user(directory["DirectoryId"], user)
+            for orphan in spec.get("user_provisionings") or []:
+                self._add_provisioning(directory, orphan.get("principal_type", "User"), orphan["principal_id"],
+                                       orphan.get("principal_name", orphan["principal_id"]), orphan)
             return directory["DirectoryId"]
 
     def add_user(self, directory_id, spec):
         """A user from a seed entry: CloudSSO fields plus `mfa_devices`, `groups` (names or ids),
-        `stale_groups` (listed but already gone) and `access_assignments` ({access_configuration,
-        target_id, fail_delete?})."""
+        `stale_groups` (listed but already gone), `access_assignments` ({access_configuration,
+        target_id, fail_delete?}) and `ram_user_provisionings` ({target_id, UserProvisioningId?,
+        deletion_strategy?, duplication_strategy?, ram_users? (default: the user name), failed_events?
+        ([{EventId?, SourceType?, ErrorInfo?, ErrorCount?}])})."""
+        extra = ("mfa_devices", "groups", "stale_groups", "access_assignments", "ram_user_provisionings")
         with self.lock:
             directory = self.directories[directory_id]
             stamp = iso(time.time())
-            user = dict((key, value) for key, value in spec.items()
-                        if key not in ("mfa_devices", "groups", "stale_groups", "access_assignments"))
+            user = dict((key, value) for key, value in spec.items() if key not in extra)
             user.setdefault("UserId", new_entity_id("u"))
             user.setdefault("DisplayName", user["UserName"])
             user.setdefault("Email", user["UserName"] if "@" in user["UserName"] else "")
@@ -284,6 +330,8 @@ class AlibabaCloudSsoSimulator(Simulator):
             directory["stale"][user_id] = [self._group_id(directory, group) for group in spec.get("stale_groups") or []]
             for assignment in spec.get("access_assignments") or []:
                 self._add_assignment(directory, "User", user_id, user["UserName"], assignment)
+            for provisioning in spec.get("ram_user_provisionings") or []:
+                self._add_provisioning(directory, "User", user_id, user["UserName"], provisioning)
             return user_id
 
     @staticmethod
@@ -309,6 +357,38 @@ class AlibabaCloudSsoSimulator(Simulator):
             "PrincipalType": principal_type, "PrincipalId": principal_id, "PrincipalName": principal_name,
             "CreateTime": iso(time.time()), "fail_delete": spec.get("fail_delete"),
         })
+        # Creating an assignment provisions its access configuration on the account.
+        directory["provisioned"][target_id].add(config["AccessConfigurationId"])
+
+    @staticmethod
+    def _add_provisioning(directory, principal_type, principal_id, principal_name, spec):
+        stamp = iso(time.time())
+        target_id = str(spec.get("target_id") or spec.get("TargetId") or "1234567890123456")
+        provisioning_id = spec.get("UserProvisioningId") or new_entity_id("up")
+        directory["provisionings"][provisioning_id] = {
+            "UserProvisioningId": provisioning_id, "DirectoryId": directory["DirectoryId"], "OwnerPk": OWNER_ACCOUNT,
+            "PrincipalType": principal_type, "PrincipalId": principal_id, "PrincipalName": principal_name,
+            "TargetType": "RD-Account", "TargetId": target_id,
+            "TargetName": spec.get("target_name", "account-%s" % target_id[-4:]),
+            "TargetPath": "rd-Sim/r-Root/%s" % target_id, "Status": "Enabled",
+            "Description": spec.get("description", ""),
+            "DuplicationStrategy": spec.get("duplication_strategy", "KeepBoth"),
+            "DeletionStrategy": spec.get("deletion_strategy", "Delete"), "CreateTime": stamp, "UpdateTime": stamp,
+        }
+        names = spec.get("ram_users")
+        for name in [principal_name] if names is None else names:
+            directory["ram_users"][target_id][name] = provisioning_id
+        for event in spec.get("failed_events") or []:
+            event_id = event.get("EventId") or new_entity_id("upe")
+            directory["events"][event_id] = dict(
+                (key, directory["provisionings"][provisioning_id][key])
+                for key in ("UserProvisioningId", "DirectoryId", "PrincipalType", "PrincipalId", "PrincipalName",
+                            "TargetType", "TargetId", "TargetName", "TargetPath", "DuplicationStrategy",
+                            "DeletionStrategy"))
+            directory["events"][event_id].update(
+                EventId=event_id, SourceType=event.get("SourceType", "StartProvisioning"),
+                ErrorInfo=event.get("ErrorInfo", "OperationConflict.UserProvisioning.Process.fail.ImsUserExists"),
+                ErrorCount=event.get("ErrorCount", 1), CreateTime=stamp, UpdateTime=stamp, LatestAsyncTime=stamp)
 
     def snapshot(self):
         with self.lock:
@@ -329,6 +409,12 @@ class AlibabaCloudSsoSimulator(Simulator):
                                     if groups),
                 "access_assignments": [self._render_assignment(one) for one in directory["assignments"]],
                 "scim_synchronization": directory["scim"],
+                "user_provisionings": copy.deepcopy(list(directory["provisionings"].values())),
+                "provisioning_events": copy.deepcopy(list(directory["events"].values())),
+                "ram_users": dict((account_id, list(users)) for account_id, users in directory["ram_users"].items()
+                                  if users),
+                "provisioned_access_configurations": dict((account_id, sorted(configs)) for account_id, configs
+                                                          in directory["provisioned"].items() if configs),
             }
 
     def credentials(self):
@@ -551,6 +637,10 @@ class AlibabaCloudSsoSimulator(Simulator):
             task["Status"] = "Success"
             if assignment in directory["assignments"]:
                 directory["assignments"].remove(assignment)
+            if task["DeprovisionStrategy"] == "DeprovisionForLastAccessAssignmentOnAccount" and not any(
+                    one["AccessConfigurationId"] == assignment["AccessConfigurationId"]
+                    and one["TargetId"] == assignment["TargetId"] for one in directory["assignments"]):
+                directory["provisioned"][assignment["TargetId"]].discard(assignment["AccessConfigurationId"])
             if assignment["PrincipalType"] == "User":
                 blocked = directory["blocked_until"]
                 blocked[assignment["PrincipalId"]] = max(blocked.get(assignment["PrincipalId"], 0),
@@ -671,6 +761,8 @@ class AlibabaCloudSsoSimulator(Simulator):
             raise ApiError(codes["mfa"], "The user still has MFA devices.")
         if directory["memberships"].get(user_id):
             raise ApiError(codes["group"], "The user still belongs to groups.")
+        if self.settings["provisioning_blocks_delete"] and self._provisionings_of(directory, "User", user_id):
+            raise ApiError(codes["provisioning"], "The user still has RAM user provisionings.")
         del directory["users"][user_id]
         for state in ("mfa", "memberships", "stale", "blocked_until"):
             directory[state].pop(user_id, None)
@@ -736,8 +828,8 @@ class AlibabaCloudSsoSimulator(Simulator):
                           "AccessAssignments", params)
 
     def _api_DeleteAccessAssignment(self, directory, params, now):
-        strategy = params.get("DeprovisionStrategy", "None")
-        if strategy not in ("None", "DeprovisionForLastAccessAssignmentOnAccount"):
+        strategy = params.get("DeprovisionStrategy", "None")  # absent: the API's default
+        if strategy not in DEPROVISION_STRATEGIES:
             raise ApiError("InvalidParameter.DeprovisionStrategy", "The specified DeprovisionStrategy is invalid.")
         keys = ("AccessConfigurationId", "TargetType", "TargetId", "PrincipalType", "PrincipalId")
         assignment = next((one for one in directory["assignments"]
@@ -773,3 +865,54 @@ class AlibabaCloudSsoSimulator(Simulator):
 
     def _api_GetTask(self, directory, params, now):
         return {"Task": self._render_task(self._task(directory, params), full=True)}
+
+    # --- RAM user provisioning ----------------------------------------------------------------
+    @staticmethod
+    def _provisionings_of(directory, principal_type, principal_id):
+        return [one for one in directory["provisionings"].values()
+                if one["PrincipalType"] == principal_type and one["PrincipalId"] == principal_id]
+
+    def _api_ListUserProvisionings(self, directory, params, now):
+        # The metadata does not say whether a half-given filter pair applies; as for ListAccessAssignments,
+        # each pair applies only when both halves are given. The error codes for bad values are unconfirmed.
+        if params.get("PrincipalType") and params["PrincipalType"] not in ("User", "Group"):
+            raise ApiError("InvalidParameter.PrincipalType", "The specified PrincipalType is invalid.")
+        if params.get("TargetType") and params["TargetType"] != "RD-Account":
+            raise ApiError("InvalidParameter.TargetType", "The specified TargetType is invalid.")
+        items = list(directory["provisionings"].values())
+        if params.get("PrincipalType") and params.get("PrincipalId"):
+            if (self.settings["provisioning_list_checks_principal"] and params["PrincipalType"] == "User"
+                    and params["PrincipalId"] not in directory["users"]):
+                raise ApiError("EntityNotExists.User", "The specified user does not exist.")
+            items = self._provisionings_of(directory, params["PrincipalType"], params["PrincipalId"])
+        if params.get("TargetType") and params.get("TargetId"):
+            items = [one for one in items if one["TargetId"] == params["TargetId"]]
+        return self._page("ListUserProvisionings", copy.deepcopy(items), "UserProvisionings", params)
+
+    def _api_DeleteUserProvisioning(self, directory, params, now):
+        provisioning = directory["provisionings"].get(params["UserProvisioningId"])
+        if provisioning is None:
+            raise ApiError("EntityNotExists.UserProvisioning", "The specified user provisioning does not exist.")
+        # Empty: the strategy the provisioning was created with (API metadata).
+        strategy = params.get("DeletionStrategy") or provisioning["DeletionStrategy"]
+        if strategy not in DELETION_STRATEGIES:
+            raise ApiError("InvalidParameter.DeletionStrategy", "The specified DeletionStrategy is invalid.")
+        provisioning_id = provisioning["UserProvisioningId"]
+        ram_users = directory["ram_users"][provisioning["TargetId"]]
+        for name, owner in list(ram_users.items()):
+            if owner != provisioning_id:
+                continue
+            if strategy == "Delete":
+                del ram_users[name]
+            else:
+                ram_users[name] = None  # kept, and no longer managed by CloudSSO
+        del directory["provisionings"][provisioning_id]
+        # Whether the provisioning's failed events go with it is unconfirmed; they stay listed here.
+        return {}
+
+    def _api_ListUserProvisioningEvents(self, directory, params, now):
+        # Alibaba lists only the events that failed (the API's summary).
+        items = list(directory["events"].values())
+        if params.get("UserProvisioningId"):
+            items = [one for one in items if one["UserProvisioningId"] == params["UserProvisioningId"]]
+        return self._page("ListUserProvisioningEvents", copy.deepcopy(items), "UserProvisioningEvents", params)

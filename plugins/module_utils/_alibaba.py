@@ -30,7 +30,7 @@ from ._http import (
     header_retry_after,
     response_json,
 )
-from ._lifecycle import Step, UserDirectory, env
+from ._lifecycle import Step, UserDirectory, env, follow_up_item, leftover_item
 
 PROVIDER = "Alibaba Cloud CloudSSO"
 API_VERSION = "2021-05-15"
@@ -44,6 +44,14 @@ ACCESS_KEY_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 
 USERS_PAGE = 100  # ListUsers and ListJoinedGroupsForUser: MaxResults 1-100
 ASSIGNMENTS_PAGE = 20  # ListAccessAssignments: MaxResults 1-20
+PROVISIONINGS_PAGE = 100  # ListUserProvisionings and ListUserProvisioningEvents: MaxResults 1-100
+
+# provisioned_ram_users -> DeleteUserProvisioning's DeletionStrategy. Always sent: an empty strategy would
+# mean whatever the provisioning was created with.
+DELETION_STRATEGIES = {"delete": "Delete", "keep": "Keep"}
+# deprovision_access -> DeleteAccessAssignment's DeprovisionStrategy (Alibaba's default is None).
+DEPROVISION_STRATEGIES = {True: "DeprovisionForLastAccessAssignmentOnAccount", False: "None"}
+PROVISIONING = "RAM user provisioning"
 
 # Actions that only read: every call is a POST, so the transport is told which ones change nothing.
 READ_ACTIONS = ("Get", "List")
@@ -52,6 +60,7 @@ USER_NOT_FOUND = "EntityNotExists.User"
 GONE_PREFIX = "EntityNotExists."
 PREREQUISITE_CONFLICT = "DeletionConflict.User."
 ASSIGNMENT_CONFLICT = "DeletionConflict.User.AccessAssigment"  # sic: Alibaba's spelling
+PROVISIONING_GONE = "EntityNotExists.UserProvisioning"
 TASK_CONFLICT = "OperationConflict.Task"
 # A deleted assignment keeps blocking DeleteUser for a while after its task succeeded, and
 # assignment tasks take seconds to minutes; Terraform waits up to 5 minutes for both.
@@ -171,13 +180,22 @@ def plural(count, word):
     return "%d %s%s" % (count, word, "" if count == 1 else "s")
 
 
-class Prerequisites:
-    """What keeps DeleteUser from succeeding: MFA devices, group memberships, direct assignments."""
+def is_provisioning_conflict(code):
+    """A DeleteUser refusal for RAM user provisionings. Whether DeleteUser refuses such a user at all, and
+    with which code, is unconfirmed: any DeletionConflict.User.* code that names provisioning is taken."""
+    code = code or ""
+    return code.startswith(PREREQUISITE_CONFLICT) and "provision" in code.lower()
 
-    def __init__(self, mfa_devices, groups, assignments):
+
+class Prerequisites:
+    """What keeps DeleteUser from succeeding: MFA devices, group memberships, direct assignments (the
+    documented ones, which make it true), and, when they were read, RAM user provisionings (None when not)."""
+
+    def __init__(self, mfa_devices, groups, assignments, provisionings=None):
         self.mfa_devices = mfa_devices
         self.groups = groups
         self.assignments = assignments
+        self.provisionings = provisionings
 
     def __bool__(self):
         return bool(self.mfa_devices or self.groups or self.assignments)
@@ -193,7 +211,18 @@ class Prerequisites:
         if self.assignments:
             parts.append("%s (%s)" % (plural(len(self.assignments), "direct access assignment"),
                                       ", ".join(assignment_label(one) for one in self.assignments)))
+        if self.provisionings:
+            parts.append("%s (%s)" % (plural(len(self.provisionings), PROVISIONING),
+                                      ", ".join(provisioning_label(one) for one in self.provisionings)))
         return ", ".join(parts)
+
+
+class Sweep:
+    """A user's RAM user provisionings and, per provisioning id, its failed provisioning events."""
+
+    def __init__(self, provisionings, events):
+        self.provisionings = provisionings
+        self.events = events
 
 
 def device_label(device):
@@ -208,6 +237,67 @@ def group_label(group):
 def assignment_label(assignment):
     name = assignment.get("AccessConfigurationName") or assignment.get("AccessConfigurationId")
     return "%s on %s %s" % (name, assignment.get("TargetType"), assignment.get("TargetId"))
+
+
+def provisioning_label(provisioning):
+    return "%s in account %s" % (provisioning.get("UserProvisioningId"), provisioning.get("TargetId"))
+
+
+def own_provisionings(listed, user_id):
+    """The provisionings of a listing by principal that are this user's own (PrincipalType User, this
+    PrincipalId); others (a filter the server did not apply) are left alone. One that does not say whose it
+    is, or has no id, makes the listing ambiguous: nothing may be removed on its strength."""
+    own = []
+    for provisioning in listed:
+        if not (provisioning.get("UserProvisioningId") and provisioning.get("PrincipalType")
+                and provisioning.get("PrincipalId")):
+            raise ProviderError(PROVIDER, "ListUserProvisionings for user %s returned a RAM user provisioning without "
+                                "UserProvisioningId, PrincipalType or PrincipalId (%s), so whose RAM users it holds "
+                                "cannot be told; nothing was removed. Check the user's RAM user provisionings in the "
+                                "CloudSSO console" % (user_id, provisioning_label(provisioning)))
+        if provisioning["PrincipalType"] == "User" and provisioning["PrincipalId"] == user_id:
+            own.append(provisioning)
+    return own
+
+
+def own_events(listed, provisioning_id):
+    """The failed events of a listing by provisioning: those of this provisioning, and any that does not say
+    which it belongs to (reporting one too many is safe, missing one is not)."""
+    return [event for event in listed if event.get("UserProvisioningId") in (None, "", provisioning_id)]
+
+
+def kept_follow_up(provisioning):
+    """What stays for a person after a provisioning was deleted with DeletionStrategy Keep."""
+    where = "account %s" % provisioning.get("TargetId")
+    return follow_up_item(
+        "RAM user", "RAM users kept in %s (RAM user provisioning %s of %s): their access keys and policies, granted "
+        "outside CloudSSO, remain; delete them in RAM" % (where, provisioning.get("UserProvisioningId"),
+                                                           provisioning.get("PrincipalName") or provisioning.get("PrincipalId")),
+        where=where)
+
+
+def event_follow_up(event, provisioning):
+    """A failed provisioning event: what failed, where, and what to do (never retried or deleted here)."""
+    where = "account %s" % (event.get("TargetId") or provisioning.get("TargetId"))
+    error = event.get("ErrorInfo") or "no error given"
+    count = event.get("ErrorCount")
+    return follow_up_item(
+        "failed RAM user provisioning event",
+        "event %s (%s) of RAM user provisioning %s in %s failed%s: %s; the RAM user it concerns may not be as "
+        "CloudSSO intends: retry the event (RetryUserProvisioningEvent) or delete it (DeleteUserProvisioningEvent) "
+        "in the CloudSSO console or API" % (
+            event.get("EventId"), event.get("SourceType") or "unknown source", provisioning.get("UserProvisioningId"),
+            where, " %s" % plural(count, "time") if isinstance(count, int) and count > 0 else "", error),
+        where=where)
+
+
+def explained(exc, message):
+    """`exc` with `message` in front of the provider's own, keeping its code, status and request id. Always a
+    plain ProviderError: it says what is left, never that the user itself is absent."""
+    error = ProviderError(PROVIDER, "%s. CloudSSO answered: %s" % (message, exc.message), status=exc.status, code=exc.code,
+                      request_id=exc.request_id, retryable=exc.retryable, method=exc.method, url=exc.url)
+    error.lost_answer = exc.lost_answer
+    return error
 
 
 def gone_is_done(call):
@@ -250,7 +340,9 @@ class AlibabaCloudSsoDirectory(UserDirectory):
 
     @classmethod
     def extra_user_options(cls):
-        return dict(force=dict(type="bool", default=False))
+        return dict(force=dict(type="bool", default=False),
+                    provisioned_ram_users=dict(type="str", default="delete", choices=sorted(DELETION_STRATEGIES)),
+                    deprovision_access=dict(type="bool", default=True))
 
     @classmethod
     def extra_info_options(cls):
@@ -261,6 +353,9 @@ class AlibabaCloudSsoDirectory(UserDirectory):
         self.base_url = None
         self.directory_id = None
         self._prerequisites = {}
+        self._sweeps = {}
+        self._all_provisionings = None
+        self._listing_lock = threading.Lock()
         self._scim_status = None
         self._scim_lock = threading.Lock()
         self._clock = time.monotonic
@@ -354,23 +449,38 @@ class AlibabaCloudSsoDirectory(UserDirectory):
 
     def lookup_ids(self, user_ids):
         found = super().lookup_ids(user_ids)
-        self._prefetch_prerequisites(found.values())
+        # Ids found absent: with force, what they left behind is swept (plan_absent).
+        self._prefetch(found.values(), absent_ids=[user_id for user_id, user in found.items() if user is None])
         return found
 
     def lookup_names(self, user_names):
         found = super().lookup_names(user_names)
-        self._prefetch_prerequisites(user for users in found.values() if isinstance(users, list) for user in users)
+        self._prefetch(user for users in found.values() if isinstance(users, list) for user in users)
         return found
 
-    def _prefetch_prerequisites(self, users):
-        """Read what blocks DeleteUser for every user at once (concurrently), when the plan needs it."""
+    def sweeping(self):
+        """Whether this task removes the users' RAM user provisionings (force with state absent)."""
+        params = self.module.params
+        return params.get("state") == "absent" and bool(params.get("force"))
+
+    def _prefetch(self, users, absent_ids=()):
+        """Read what blocks DeleteUser, and with force the RAM user provisionings, for every user at once
+        (concurrently), when the plan needs it. A read that fails here is read again by the plan, which
+        fails that user."""
         params = self.module.params
         if params.get("state") != "absent" or not (params.get("force") or self.check_mode):
             return
+        sweeping = self.sweeping()
         users = [user for user in users if isinstance(user, dict) and user.get("ProvisionType") != "Synchronized"]
-        for outcome in self.run(users, self.prerequisites):
-            if outcome.error is None:
-                self._prerequisites[outcome.item["UserId"]] = outcome.value
+
+        def read(item):
+            if isinstance(item, dict):
+                self._prerequisites[item["UserId"]] = self.prerequisites(item)
+                item = item["UserId"]
+            if sweeping:
+                self._sweeps[item] = self.sweep(item)
+
+        self.run(users + (list(absent_ids) if sweeping else []), read)
 
     def prerequisites(self, user):
         user_id = user["UserId"]
@@ -382,18 +492,63 @@ class AlibabaCloudSsoDirectory(UserDirectory):
             assignments=list(self.pages("ListAccessAssignments", "AccessAssignments", ASSIGNMENTS_PAGE,
                                         PrincipalType="User", PrincipalId=user_id)))
 
+    def user_provisionings(self, user_id):
+        """The user's own RAM user provisionings: ListUserProvisionings by principal, paged."""
+        try:
+            listed = self.pages("ListUserProvisionings", "UserProvisionings", PROVISIONINGS_PAGE,
+                                PrincipalType="User", PrincipalId=user_id)
+            return own_provisionings(list(listed), user_id)
+        except NotFoundError:
+            # Whether CloudSSO lists by a user who no longer exists is unconfirmed. Should it refuse
+            # (EntityNotExists.User), the directory's provisionings are listed once and the user's picked out.
+            with self._listing_lock:
+                if self._all_provisionings is None:
+                    self._all_provisionings = list(self.pages("ListUserProvisionings", "UserProvisionings",
+                                                              PROVISIONINGS_PAGE))
+            return own_provisionings(self._all_provisionings, user_id)
+
+    def sweep(self, user_id):
+        """The user's RAM user provisionings and their failed events; any read that fails fails the user,
+        before anything was removed."""
+        if user_id in self._sweeps:
+            return self._sweeps[user_id]
+        try:
+            provisionings = self.user_provisionings(user_id)
+        except ProviderError as exc:
+            raise explained(exc, "the RAM user provisionings of user %s could not be listed (ListUserProvisionings), "
+                                 "so nothing was removed and the user and any RAM users CloudSSO provisioned for it "
+                                 "remain; run the task again" % user_id)
+        events = {}
+        for provisioning in provisionings:
+            provisioning_id = provisioning["UserProvisioningId"]
+            try:
+                listed = self.pages("ListUserProvisioningEvents", "UserProvisioningEvents", PROVISIONINGS_PAGE,
+                                    UserProvisioningId=provisioning_id)
+                events[provisioning_id] = own_events(list(listed), provisioning_id)
+            except ProviderError as exc:
+                raise explained(exc, "the failed events of RAM user provisioning %s could not be listed "
+                                     "(ListUserProvisioningEvents), so nothing was removed; run the task again"
+                                % provisioning_label(provisioning))
+        return Sweep(provisionings, events)
+
+    def dependencies(self, user):
+        """What include_dependencies adds to a user: what blocks its delete, and its RAM user provisionings."""
+        return self.prerequisites(user), self.user_provisionings(user["UserId"])
+
     def decorate_info(self, users):
-        """With include_dependencies: each user's MFA devices, groups and direct access assignments."""
+        """With include_dependencies: each user's MFA devices, groups, direct access assignments and RAM user
+        provisionings."""
         if not self.module.params.get("include_dependencies"):
             return users
         result = []
-        for outcome in self.run(users, self.prerequisites):
+        for outcome in self.run(users, self.dependencies):
             if isinstance(outcome.error, NotFoundError):
                 continue  # deleted while we read it
             if outcome.error is not None:
                 raise outcome.error
-            result.append(dict(outcome.item, MFADevices=outcome.value.mfa_devices,
-                               JoinedGroups=outcome.value.groups, AccessAssignments=outcome.value.assignments))
+            blockers, provisionings = outcome.value
+            result.append(dict(outcome.item, MFADevices=blockers.mfa_devices, JoinedGroups=blockers.groups,
+                               AccessAssignments=blockers.assignments, UserProvisionings=provisionings))
         return result
 
     # --- attributes ---------------------------------------------------------------------------
@@ -445,7 +600,38 @@ class AlibabaCloudSsoDirectory(UserDirectory):
         steps += [Step("removed access assignment %s" % assignment_label(assignment),
                        partial(self.remove_assignment, user, assignment))
                   for assignment in blockers.assignments]
+        steps += self.provisioning_steps(entry, self.sweep(user["UserId"]))
         steps.append(Step("deleted", partial(self.delete_user, user)))
+        return steps
+
+    def plan_absent(self, entry):
+        """With force, a user given by id who is already absent may have left RAM user provisionings behind
+        (an earlier delete without them): they are removed. Without force, nothing is read."""
+        if not self.sweeping() or entry.by != "id":
+            return []
+        steps = self.provisioning_steps(entry, self.sweep(entry.key))
+        if steps:
+            entry.msg = "already absent; %d %s(s) %s" % (len(steps), PROVISIONING,
+                                                         "would be removed" if self.check_mode else "removed")
+        return steps
+
+    def provisioning_steps(self, entry, sweep):
+        """One step per RAM user provisioning; its failed events, and in check mode the RAM users `keep`
+        would leave, go to the user's follow-up list."""
+        strategy = DELETION_STRATEGIES[self.module.params.get("provisioned_ram_users") or "delete"]
+        steps = []
+        for provisioning in sweep.provisionings:
+            for event in sweep.events.get(provisioning["UserProvisioningId"]) or []:
+                entry.follow_up.append(event_follow_up(event, provisioning))
+            if strategy == "Keep" and self.check_mode:
+                entry.follow_up.append(kept_follow_up(provisioning))
+            label = provisioning_label(provisioning)
+            description, done = (("removed %s %s with its RAM users" % (PROVISIONING, label), "deleted with its RAM users")
+                                 if strategy == "Delete" else
+                                 ("removed %s %s, keeping its RAM users" % (PROVISIONING, label), "deleted, its RAM users kept"))
+            steps.append(Step(description, partial(self.remove_provisioning, entry, provisioning, strategy),
+                              leftover=leftover_item(PROVISIONING, done, id=provisioning["UserProvisioningId"],
+                                                     where="account %s" % provisioning.get("TargetId"))))
         return steps
 
     def _refuse_scim_managed(self, user):
@@ -469,8 +655,9 @@ class AlibabaCloudSsoDirectory(UserDirectory):
             try:
                 return self.call("DeleteUser", UserId=user["UserId"]).get("RequestId") or ""
             except ProviderError as exc:
-                # A removed assignment keeps blocking DeleteUser for a while after its task.
-                if not (force and exc.code == ASSIGNMENT_CONFLICT):
+                # A removed assignment keeps blocking DeleteUser for a while after its task; a removed
+                # provisioning's RAM users are cleared in the background, which may block it too.
+                if not (force and (exc.code == ASSIGNMENT_CONFLICT or is_provisioning_conflict(exc.code))):
                     raise
                 conflict[:] = [exc]
                 return None
@@ -486,16 +673,21 @@ class AlibabaCloudSsoDirectory(UserDirectory):
     def _conflict_error(self, user, exc, waited=None):
         """DeleteUser's conflict, explained: what still blocks it, and what to do."""
         self._prerequisites.pop(user["UserId"], None)
+        force = self.module.params.get("force")
         try:
-            remaining = self.prerequisites(user).summary() or "nothing that can be listed (yet)"
+            remaining = self.prerequisites(user)
+            if force or is_provisioning_conflict(exc.code):
+                remaining.provisionings = self.user_provisionings(user["UserId"])
+            remaining = remaining.summary() or "nothing that can be listed (yet)"
         except ProviderError:
             remaining = "prerequisites that could not be listed"
         if waited is not None:
             advice = "still refused after %d seconds of retries; try again later" % waited
-        elif self.module.params.get("force"):
+        elif force:
             advice = "something was added while the user was being removed; run the task again"
         else:
-            advice = "set force: true to remove MFA devices, group memberships and access assignments first"
+            advice = ("set force: true to remove MFA devices, group memberships, access assignments and RAM user "
+                      "provisionings first")
         return ProviderError(PROVIDER, "%s Remaining: %s; %s" % (exc.message, remaining, advice),
                              status=exc.status, code=exc.code, request_id=exc.request_id,
                              method=exc.method, url=exc.url)
@@ -516,9 +708,11 @@ class AlibabaCloudSsoDirectory(UserDirectory):
         params = dict(AccessConfigurationId=assignment.get("AccessConfigurationId"),
                       TargetType=assignment.get("TargetType"), TargetId=assignment.get("TargetId"),
                       PrincipalType="User", PrincipalId=user["UserId"],
-                      # Keep the access configuration deployed on the account: other people may get
-                      # it later, and removing it is an account change beyond this user.
-                      DeprovisionStrategy="None", OriginTargetId=assignment.get("OriginTargetId"))
+                      # With deprovision_access, CloudSSO removes the access configuration (its
+                      # AliyunReservedSSO-* role and policies) from the account when no assignment of it is
+                      # left there; with None, it stays deployed.
+                      DeprovisionStrategy=DEPROVISION_STRATEGIES[bool(self.module.params.get("deprovision_access", True))],
+                      OriginTargetId=assignment.get("OriginTargetId"))
 
         def attempt():
             try:
@@ -560,6 +754,33 @@ class AlibabaCloudSsoDirectory(UserDirectory):
             raise ProviderError(PROVIDER, "task %s removing access assignment %s failed: %s"
                                 % (task_id, assignment_label(assignment), final.get("FailureReason") or "no reason given"),
                                 request_id=request_id)
+
+    def remove_provisioning(self, entry, provisioning, strategy):
+        """DeleteUserProvisioning with the chosen DeletionStrategy; returns its RequestId. CloudSSO answers at
+        once (no task) and clears the RAM users in the background."""
+        label = provisioning_label(provisioning)
+        try:
+            request_id = self.call("DeleteUserProvisioning", UserProvisioningId=provisioning["UserProvisioningId"],
+                                   DeletionStrategy=strategy).get("RequestId")
+        except ProviderError as exc:
+            if exc.code != PROVISIONING_GONE:
+                raise explained(exc, "%s %s is still present: DeleteUserProvisioning failed, so the user was not "
+                                     "deleted; run the task again, or delete the provisioning in the CloudSSO console"
+                                % (PROVISIONING, label))
+            if exc.lost_answer:
+                # Our earlier attempt, whose answer was lost, deleted it.
+                request_id = exc.lost_answer.get("request_id")
+            else:
+                # Someone else deleted it since it was listed, with a strategy we do not know.
+                entry.follow_up.append(follow_up_item(
+                    "RAM user", "%s %s was already gone when it was to be deleted, so whether its RAM users were "
+                    "deleted is not known: check the RAM users in account %s" % (PROVISIONING, label,
+                                                                                 provisioning.get("TargetId")),
+                    where="account %s" % provisioning.get("TargetId")))
+                return None
+        if strategy == "Keep":
+            entry.follow_up.append(kept_follow_up(provisioning))
+        return request_id
 
     def set_enabled(self, user, enabled):
         return self.call("UpdateUserStatus", UserId=user["UserId"],

@@ -149,7 +149,8 @@ def test_forced_offboarding_then_idempotent(ansible, serve):
     assert lag and all("UserId=u-00dana" in entry["path"] for entry in lag)
     assert sim.requests(path="Action=GetTaskStatus")
     assert not sim.requests(path="Action=DeleteUser&.*UserId=u-00rita")
-    assert {task["DeprovisionStrategy"] for task in sim.snapshot()["tasks"]} == {"None"}
+    # deprovision_access defaults to true.
+    assert {task["DeprovisionStrategy"] for task in sim.snapshot()["tasks"]} == {"DeprovisionForLastAccessAssignmentOnAccount"}
 
     # request_ids are exactly the RequestIds of the successful changing calls, per user and in total.
     answered = [entry["request_id"] for entry in changing_calls(sim) if entry["status"] == 200]
@@ -436,7 +437,10 @@ def test_the_documented_example_runs_against_the_demo_directory(ansible, serve):
     result = ansible.run(playbook, env=env)
     assert result.returncode == 0, result.output
     dana = result.task("Remove the leavers (MFA devices, groups and direct assignments first)")["users"][0]
-    assert dana["actions"][-1] == "deleted" and len(dana["actions"]) == 4
+    assert dana["actions"][-1] == "deleted" and len(dana["actions"]) == 5
+    assert [item["id"] for item in dana["leftover"]] == ["up-00demodanalee0001"]
+    assert [item["kind"] for item in dana["manual_follow_up"]] == ["failed RAM user provisioning event"]
+    assert sim.directory_state("d-00fc2p61xxxx")["ram_users"] == {}
     remaining = sorted(user["UserName"] for user in sim.directory_state("d-00fc2p61xxxx")["users"])
     assert remaining == ["ivy.novak@example.com", "lee.park@example.com", "sam.taylor@example.com"]
 
