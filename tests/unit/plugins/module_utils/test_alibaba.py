@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from ansible_collections.identity.lifecycle.plugins.module_utils import _alibaba
+from ansible_collections.identity.lifecycle.plugins.module_utils import _alibaba, _lifecycle
 from ansible_collections.identity.lifecycle.plugins.module_utils._http import (
     AuthenticationError,
     InputError,
@@ -279,3 +279,142 @@ def test_a_device_listed_without_a_type_is_deleted_without_one(directory):
     assert client.remove_mfa_device({"UserId": "u-00kim"}, {"DeviceId": "mfa-00old"})
     (path,) = [entry["path"] for entry in simulator.requests(path="Action=DeleteMFADeviceForUser")]
     assert "MfaType" not in path
+
+
+# --- the sweep: RAM user provisionings, their failed events ----------------------------------------
+
+def provisioning(provisioning_id="up-1", principal_id="u-00kim", principal_type="User", target_id="111"):
+    return {"UserProvisioningId": provisioning_id, "PrincipalType": principal_type, "PrincipalId": principal_id,
+            "PrincipalName": "kim@example.com", "TargetType": "RD-Account", "TargetId": target_id}
+
+
+def test_own_provisionings_are_the_users_and_an_unattributed_one_stops_everything():
+    listed = [provisioning("up-1"), provisioning("up-2", principal_type="Group", principal_id="u-00kim"),
+              provisioning("up-3", principal_id="u-00other")]
+    assert [one["UserProvisioningId"] for one in _alibaba.own_provisionings(listed, "u-00kim")] == ["up-1"]
+    assert _alibaba.own_provisionings([], "u-00kim") == []
+    for missing in ("UserProvisioningId", "PrincipalType", "PrincipalId"):
+        broken = dict(provisioning("up-4"), **{missing: None})
+        with pytest.raises(ProviderError, match="whose RAM users it holds cannot be told; nothing was removed"):
+            _alibaba.own_provisionings([provisioning("up-1"), broken], "u-00kim")
+
+
+def test_events_of_another_provisioning_are_left_out_but_unattributed_ones_are_reported():
+    events = [{"EventId": "upe-1", "UserProvisioningId": "up-1"}, {"EventId": "upe-2", "UserProvisioningId": "up-9"},
+              {"EventId": "upe-3"}]
+    assert [event["EventId"] for event in _alibaba.own_events(events, "up-1")] == ["upe-1", "upe-3"]
+
+
+def test_follow_up_items_say_what_where_and_what_to_do():
+    event = _alibaba.event_follow_up({"EventId": "upe-1", "SourceType": "AddUserToGroup", "ErrorCount": 1,
+                                      "ErrorInfo": "ImsUserExists", "TargetId": "222"}, provisioning())
+    assert event["kind"] == "failed RAM user provisioning event" and event["where"] == "account 222"
+    assert event["detail"].startswith("event upe-1 (AddUserToGroup) of RAM user provisioning up-1 in account 222 "
+                                      "failed 1 time: ImsUserExists;")
+    assert "RetryUserProvisioningEvent" in event["detail"] and "DeleteUserProvisioningEvent" in event["detail"]
+    bare = _alibaba.event_follow_up({"EventId": "upe-2"}, provisioning())
+    assert "in account 111 failed: no error given" in bare["detail"]
+    kept = _alibaba.kept_follow_up(provisioning())
+    assert kept == {"kind": "RAM user", "where": "account 111", "detail": (
+        "RAM users kept in account 111 (RAM user provisioning up-1 of kim@example.com): their access keys and "
+        "policies, granted outside CloudSSO, remain; delete them in RAM")}
+
+
+@pytest.mark.parametrize("code, expected", [
+    ("DeletionConflict.User.UserProvisioning", True), ("DeletionConflict.User.RamUserProvisioning", True),
+    ("DeletionConflict.User.AccessAssigment", False), ("OperationConflict.UserProvisioning", False), (None, False),
+])
+def test_provisioning_conflicts_are_recognised_by_code(code, expected):
+    assert _alibaba.is_provisioning_conflict(code) is expected
+
+
+def test_an_explained_error_keeps_what_the_provider_said_and_never_means_absent():
+    original = NotFoundError("p", "The user does not exist.", status=404, code="EntityNotExists.User",
+                             request_id="RID-9", method="POST", url="https://x")
+    original.lost_answer = {"message": "timeout", "request_id": "RID-1"}
+    error = _alibaba.explained(original, "provisioning up-1 in account 111 is still present")
+    assert type(error) is ProviderError  # pylint: disable=unidiomatic-typecheck
+    assert error.message == "provisioning up-1 in account 111 is still present. CloudSSO answered: The user does not exist."
+    assert (error.status, error.code, error.request_id, error.lost_answer) == (
+        404, "EntityNotExists.User", "RID-9", {"message": "timeout", "request_id": "RID-1"})
+
+
+def test_provisionings_are_named_but_only_documented_prerequisites_block_a_delete():
+    blockers = _alibaba.Prerequisites([], [], [], provisionings=[provisioning("up-1"), provisioning("up-2", target_id="2")])
+    assert not blockers
+    assert blockers.summary() == "2 RAM user provisionings (up-1 in account 111, up-2 in account 2)"
+
+
+@pytest.fixture
+def sweeper(request):
+    """A forced delete's client against a directory with provisionings of u-00kim and of the gone u-00gone."""
+    checks_principal = getattr(request, "param", False)
+    simulator = AlibabaCloudSsoSimulator({
+        "access_keys": [{"access_key_id": KEY_ID, "access_key_secret": SECRET}],
+        "directories": [{"DirectoryId": DIRECTORY, "users": [
+            {"UserId": "u-00kim", "UserName": "kim@example.com", "ram_user_provisionings": [
+                {"UserProvisioningId": "up-00kim%03d" % number, "target_id": str(1000 + number),
+                 "failed_events": [{"EventId": "upe-00kim%03d" % number}] if number == 7 else []}
+                for number in range(101)]}],
+            "user_provisionings": [{"principal_id": "u-00gone", "UserProvisioningId": "up-00gone", "target_id": "555"}]}]},
+        provisioning_list_checks_principal=checks_principal)
+    with SimServer(simulator) as server:
+        client = _alibaba.AlibabaCloudSsoDirectory(StandInModule(endpoint=server.url, provisioned_ram_users="delete"))
+        client.validate()
+        client.transport.backoff_base = 0.01
+        yield simulator, client
+
+
+def test_a_users_provisionings_are_paged_and_their_events_read(sweeper):
+    simulator, client = sweeper
+    sweep = client.sweep("u-00kim")
+    assert len(sweep.provisionings) == 101 and len(simulator.requests(path="Action=ListUserProvisionings&")) == 2
+    assert sweep.events["up-00kim007"][0]["EventId"] == "upe-00kim007"
+    assert sum(len(events) for events in sweep.events.values()) == 1
+    assert len(simulator.requests(path="Action=ListUserProvisioningEvents&")) == 101
+
+
+@pytest.mark.parametrize("sweeper", [True], indirect=True, ids=["listing-refuses-an-absent-principal"])
+def test_when_listing_by_an_absent_principal_is_refused_the_directory_is_listed_once(sweeper):
+    simulator, client = sweeper
+    assert [one["UserProvisioningId"] for one in client.user_provisionings("u-00gone")] == ["up-00gone"]
+    assert client.user_provisionings("u-00nobody") == []
+    # Two pages of the directory's 102 provisionings, read once for both ids.
+    assert simulator.answers("EntityNotExists.User") and len(
+        [entry for entry in simulator.requests(path="Action=ListUserProvisionings&") if "PrincipalId" not in entry["path"]]) == 2
+
+
+def test_a_provisioning_already_gone_is_a_follow_up_and_a_lost_answer_is_ours(sweeper):
+    simulator, client = sweeper
+    entry = _lifecycle.Entry("u-00kim", "id")
+    gone = provisioning("up-00kim001", target_id="1001")
+    simulator.fail("DeleteUserProvisioning", "EntityNotExists.UserProvisioning")
+    assert client.remove_provisioning(entry, gone, "Delete") is None
+    (item,) = entry.follow_up
+    assert item["kind"] == "RAM user" and "was already gone when it was to be deleted" in item["detail"]
+    # Carried out, then the answer lost: the retry's "gone" is this task's own deletion, with no follow-up.
+    simulator.add_fault(action="process_then_respond", path="Action=DeleteUserProvisioning&", status=502,
+                        body={"Code": "BadGateway", "Message": "bad gateway"})
+    client.remove_provisioning(entry, provisioning("up-00kim002", target_id="1002"), "Keep")
+    assert "up-00kim002" not in [one["UserProvisioningId"] for one in simulator.directory_state(DIRECTORY)["user_provisionings"]]
+    assert [item["kind"] for item in entry.follow_up] == ["RAM user", "RAM user"]
+    assert "RAM users kept in account 1002" in entry.follow_up[1]["detail"]
+
+
+def test_an_absent_id_is_swept_only_with_force_and_check_mode_plans_it_as_would_be(sweeper):
+    simulator, client = sweeper
+    for force, check_mode in ((False, False), (True, True)):
+        client.module.params["force"] = force
+        client.check_mode = check_mode
+        entries, _order = _lifecycle.requested_entries({"user_id": ["u-00gone"]})
+        _lifecycle.resolve(client, entries)
+        _lifecycle.plan(client, entries, "absent")
+        _lifecycle.finish_entry(entries[0], "absent", check_mode)
+        result = _lifecycle.entry_result(client, entries[0])
+        if not force:
+            assert (result["changed"], result["msg"], result["leftover"]) == (False, "already absent", [])
+            assert simulator.requests(path="Action=ListUserProvisionings&") == []
+    assert (result["found"], result["changed"], result["state"]) == (False, True, "absent")
+    assert result["msg"] == "already absent; 1 RAM user provisioning(s) would be removed"
+    assert result["actions"] == ["removed RAM user provisioning up-00gone in account 555 with its RAM users"]
+    assert [entry for entry in simulator.requests() if entry["changing"]] == []
