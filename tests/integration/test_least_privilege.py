@@ -67,8 +67,11 @@ def alibaba_simulator():
                 {"UserId": "u-00toggle", "UserName": "toggle.user"},
                 {"UserId": "u-00synced", "UserName": "synced.user", "ProvisionType": "Synchronized"},
                 {"UserId": "u-00blocked", "UserName": "blocked.user", "mfa_devices": [{"DeviceId": "mfa-00blocked"}],
-                 "groups": ["engineering"], "access_assignments": [{"access_configuration": "ReadOnly", "target_id": "111"}]},
-            ]}]}, task_delay=0.2, conflict_lag=0.3)
+                 "groups": ["engineering"], "access_assignments": [{"access_configuration": "ReadOnly", "target_id": "111"}],
+                 "ram_user_provisionings": [{"target_id": "111", "failed_events": [{"ErrorCount": 1}]}]},
+            ],
+            # Left behind by an earlier delete: swept by id with force.
+            "user_provisionings": [{"principal_id": "u-00gone", "target_id": "222"}]}]}, task_delay=0.2, conflict_lag=0.3)
 
 
 def logged_actions(simulator, since):
@@ -110,9 +113,11 @@ def test_the_alibaba_ram_policies_list_exactly_the_actions_the_modules_send(ansi
     assert without_force == policy_actions("alibaba-ram-policy.json")
 
     mark = len(simulator.requests())
-    forced = run([{USER: {"user_name": "blocked.user", "state": "absent", "force": True}}])
+    forced = run([{USER: {"user_name": "blocked.user", "state": "absent", "force": True}},
+                  {USER: {"user_id": ["u-00gone"], "state": "absent", "force": True, "provisioned_ram_users": "keep"}}])
     assert forced.returncode == 0, forced.output
     assert simulator.find_user("blocked.user") is None
+    assert simulator.directory_state(DIRECTORY)["user_provisionings"] == []
     with_force = without_force | logged_actions(simulator, mark)
     assert with_force == policy_actions("alibaba-ram-policy-force.json")
     # Nothing the code can send is missing from the runs above, nor from the policy with force.
