@@ -75,7 +75,8 @@ notes:
     the user module also C(cloudsso:DeleteUser), C(cloudsso:UpdateUserStatus), C(cloudsso:GetSCIMSynchronizationStatus),
     and with O(identity.lifecycle.alibaba_cloudsso_user#module:force=true) (or in check mode, or
     O(identity.lifecycle.alibaba_cloudsso_user_info#module:include_dependencies=true)) the C(List*) and removal
-    calls named in the module description."
+    calls named in the module description, C(cloudsso:ListUserProvisionings), C(cloudsso:ListUserProvisioningEvents)
+    and C(cloudsso:DeleteUserProvisioning) among them."
 seealso:
   - name: CloudSSO API reference
     description: The API these modules use.

@@ -17,11 +17,25 @@ description:
   - With O(force=true), the module first removes, in this order and each reported in RV(users[].actions),
     the user's MFA devices (C(ListMFADevicesForUser), C(DeleteMFADeviceForUser) with C(MfaType) set to the
     device's listed C(DeviceType), which passkeys may need), group memberships
-    (C(ListJoinedGroupsForUser), C(RemoveUserFromGroup)) and direct access assignments (C(ListAccessAssignments)
-    with C(PrincipalType=User), C(DeleteAccessAssignment) with C(DeprovisionStrategy=None), then
-    C(GetTaskStatus) until the task succeeds or fails, for at most 300 seconds), then deletes the user.
-    C(DeleteUser) is retried for up to 300 seconds while CloudSSO still answers
-    C(DeletionConflict.User.AccessAssigment), because removed assignments take a while to go.
+    (C(ListJoinedGroupsForUser), C(RemoveUserFromGroup)), direct access assignments (C(ListAccessAssignments)
+    with C(PrincipalType=User), C(DeleteAccessAssignment) with the C(DeprovisionStrategy) that
+    O(deprovision_access) chooses, then C(GetTaskStatus) until the task succeeds or fails, for at most 300
+    seconds) and RAM user provisionings (C(ListUserProvisionings) with C(PrincipalType=User), then
+    C(DeleteUserProvisioning) with the C(DeletionStrategy) that O(provisioned_ram_users) chooses), then deletes
+    the user. C(DeleteUser) is retried for up to 300 seconds while CloudSSO still answers
+    C(DeletionConflict.User.AccessAssigment), because removed assignments take a while to go, or a
+    C(DeletionConflict.User.*) code that names provisioning.
+  - A RAM user provisioning makes CloudSSO create a RAM user for the user in a member account, who can sign
+    in there with it; it survives the CloudSSO user unless removed. Each removed provisioning is listed in
+    RV(users[].leftover). Whether C(DeleteUser) refuses a user who still has provisionings is not documented
+    (unconfirmed); if it does, without O(force) the message lists them and names O(force).
+  - With O(force=true), each provisioning's failed provisioning events (C(ListUserProvisioningEvents)) are
+    reported in RV(users[].manual_follow_up), never retried or deleted. Any list or removal that fails fails
+    the user before C(DeleteUser), naming what is left.
+  - With O(force=true), a user given by O(user_id) who is already absent is swept too, for provisionings an
+    earlier delete left behind; the user stays RV(users[].found=false) and counts as changed, with a message
+    that starts C(already absent;) and counts the provisionings removed. Without O(force), an absent user costs
+    no request beyond its lookup or delete.
   - Assignments that a user has through a group are not removed; they end with the group membership.
   - A user synchronized from an identity provider by SCIM (C(ProvisionType=Synchronized)) is refused before
     anything is removed while SCIM synchronization is enabled, because CloudSSO does not delete it; remove it
@@ -34,17 +48,45 @@ description:
   - O(user_id) is a CloudSSO user id, C(u-) followed by letters and digits, at most 64 characters; any other
     id fails before a request is sent.
   - Check mode sends only reads. Without O(force), it reads the user's MFA devices, groups and direct
-    assignments, and fails for a user whose deletion would be refused, saying why.
+    assignments, and fails for a user whose deletion would be refused, saying why. With O(force), it lists
+    every action, leftover item and follow-up the real run would have.
 author:
   - identity.lifecycle contributors (@identity-lifecycle)
 options:
   force:
     description:
-      - With O(state=absent), remove the user's MFA devices, group memberships and direct access assignments
-        before deleting the user, waiting for the asynchronous assignment tasks.
+      - With O(state=absent), remove the user's MFA devices, group memberships, direct access assignments and
+        RAM user provisionings before deleting the user, waiting for the asynchronous assignment tasks, and
+        sweep the RAM user provisionings of a O(user_id) already absent.
       - Ignored for the other states.
     type: bool
     default: false
+  provisioned_ram_users:
+    description:
+      - With O(force=true), what C(DeleteUserProvisioning) does with the RAM users that CloudSSO provisioned for
+        the user in member accounts.
+      - V(delete) sends C(DeletionStrategy=Delete), which deletes them. CloudSSO does this in the background
+        after answering; a failure shows as a failed provisioning event in the CloudSSO console.
+      - V(keep) sends C(DeletionStrategy=Keep), which leaves them, no longer managed by CloudSSO; each account
+        with kept RAM users is listed in RV(users[].manual_follow_up), because their access keys and policies,
+        granted outside CloudSSO, still work.
+      - The strategy is always sent, so the one set when the provisioning was created does not apply.
+    type: str
+    choices: [delete, keep]
+    default: delete
+  deprovision_access:
+    description:
+      - With O(force=true), C(DeleteAccessAssignment) is sent with
+        C(DeprovisionStrategy=DeprovisionForLastAccessAssignmentOnAccount), so that CloudSSO also removes the
+        access configuration from the account (the C(AliyunReservedSSO-*) role and policies it deployed there)
+        when the removed assignment was the last one of that access configuration on that account, as
+        Terraform does by default. Accounts where others still have it keep it.
+      - V(false) sends C(DeprovisionStrategy=None), Alibaba's default, which leaves the access configuration
+        deployed on the account.
+      - De-provisioning is part of the assignment's task; a task that fails fails the user with Alibaba's
+        C(FailureReason) before C(DeleteUser).
+    type: bool
+    default: true
 extends_documentation_fragment:
   - identity.lifecycle.alibaba
   - identity.lifecycle.users
@@ -64,8 +106,13 @@ EXAMPLES = r"""
       - omar.haddad@example.com
     state: absent
     force: true
+    provisioned_ram_users: delete
   delegate_to: localhost
   register: offboarding
+
+- name: Show what a person still has to do (kept RAM users, failed provisioning events)
+  ansible.builtin.debug:
+    msg: "{{ offboarding.users | map(attribute='manual_follow_up') | flatten | map(attribute='detail') | list }}"
 
 - name: Keep the CloudSSO request ids for the audit trail
   ansible.builtin.debug:
@@ -120,7 +167,8 @@ users:
       sample: dana.lee@example.com
     found:
       description:
-        - Whether the user existed when the task started.
+        - Whether the user existed when the task started. False for an absent O(user_id) whose leftovers were
+          swept (RV(users[].changed) is then true).
         - Null when the user was deleted without being read first and neither the delete nor its retry could tell
           (see the retries option), or when such a delete failed.
       type: bool
@@ -139,7 +187,66 @@ users:
         - removed MFA device mfa-00ujhet8pycljj7jxxxx
         - removed from group g-00jqzghi2n3o5hkhxxxx (engineering)
         - removed access assignment ReadOnlyAccess on RD-Account 1142405247840000
+        - removed RAM user provisioning up-002axzhapcbz6e63xxxx in account 1142405247840000 with its RAM users
         - deleted
+    leftover:
+      description:
+        - The access beyond the CloudSSO user that this task removed (in check mode, would remove), one item per
+          removal, in order; empty when there was none.
+        - Here, RAM user provisionings (with O(force=true)); the MFA devices, groups and assignments are part of the
+          CloudSSO user and appear only in RV(users[].actions).
+      type: list
+      elements: dict
+      returned: always
+      contains:
+        kind:
+          description: What was removed, V(RAM user provisioning).
+          type: str
+        id:
+          description: Its id, the C(UserProvisioningId).
+          type: str
+        name:
+          description: Its name; null for a provisioning, which has none.
+          type: str
+        where:
+          description: Where it was, C(account <member account id>).
+          type: str
+        done:
+          description: What was done, V(deleted with its RAM users) or V(deleted, its RAM users kept).
+          type: str
+      sample:
+        - kind: RAM user provisioning
+          id: up-002axzhapcbz6e63xxxx
+          name: null
+          where: account 1142405247840000
+          done: deleted with its RAM users
+    manual_follow_up:
+      description:
+        - Access this task found and did not remove, for a person to deal with; empty when there is none.
+        - Here, with O(force=true), the RAM users kept by O(provisioned_ram_users=keep), the failed provisioning
+          events of the user's provisionings, and a provisioning that was already gone when it was to be deleted
+          (its RAM users' fate is not known).
+      type: list
+      elements: dict
+      returned: always
+      contains:
+        kind:
+          description: V(RAM user) or V(failed RAM user provisioning event).
+          type: str
+        where:
+          description: The member account, C(account <id>).
+          type: str
+        detail:
+          description: What remains, and what to do.
+          type: str
+      sample:
+        - kind: failed RAM user provisioning event
+          where: account 1142405247840000
+          detail: >-
+            event upe-wjKyNDmZvyZOiRcJxxxx (StartProvisioning) of RAM user provisioning up-002axzhapcbz6e63xxxx in
+            account 1142405247840000 failed 3 times; OperationConflict.UserProvisioning.Process.fail.ImsUserExists;
+            the RAM user it concerns may not be as CloudSSO intends: retry the event (RetryUserProvisioningEvent) or
+            delete it (DeleteUserProvisioningEvent) in the CloudSSO console or API
     msg:
       description: What happened, in a few words.
       type: str
@@ -186,7 +293,7 @@ user:
     ProvisionType: Manual
 request_ids:
   description: The C(RequestId) of every changing call of the task (C(DeleteMFADeviceForUser), C(RemoveUserFromGroup),
-    C(DeleteAccessAssignment), C(DeleteUser), C(UpdateUserStatus)), for audit.
+    C(DeleteAccessAssignment), C(DeleteUserProvisioning), C(DeleteUser), C(UpdateUserStatus)), for audit.
   returned: when a changing call was made
   type: list
   elements: str

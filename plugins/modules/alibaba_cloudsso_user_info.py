@@ -13,17 +13,19 @@ description:
   - Returns users of an Alibaba Cloud CloudSSO directory as CloudSSO user objects.
   - By O(user_id) (C(GetUser)), by O(user_name) (C(ListUsers) with C(Filter=UserName eq <name>), compared
     exactly), or, with neither, every user, paged with C(NextToken) to the end.
-  - With O(include_dependencies=true), each user also gets what blocks its deletion.
+  - With O(include_dependencies=true), each user also gets what blocks its deletion, and the RAM user
+    provisionings that O(identity.lifecycle.alibaba_cloudsso_user#module:force=true) would remove.
   - Never changes anything.
 author:
   - identity.lifecycle contributors (@identity-lifecycle)
 options:
   include_dependencies:
     description:
-      - Add to each user C(MFADevices) (C(ListMFADevicesForUser)), C(JoinedGroups) (C(ListJoinedGroupsForUser))
-        and C(AccessAssignments), the access assignments made to the user directly (C(ListAccessAssignments)
-        with C(PrincipalType=User)).
-      - Three to five more requests per user.
+      - Add to each user C(MFADevices) (C(ListMFADevicesForUser)), C(JoinedGroups) (C(ListJoinedGroupsForUser)),
+        C(AccessAssignments), the access assignments made to the user directly (C(ListAccessAssignments)
+        with C(PrincipalType=User)), and C(UserProvisionings), the RAM user provisionings made for the user
+        directly (C(ListUserProvisionings) with C(PrincipalType=User)).
+      - Four to six more requests per user.
     type: bool
     default: false
 extends_documentation_fragment:
@@ -93,6 +95,14 @@ users:
       type: list
       elements: dict
       returned: with O(include_dependencies=true)
+    UserProvisionings:
+      description:
+        - The RAM user provisionings made for the user directly (not through a group), as
+          C(ListUserProvisionings) returns them; each one has CloudSSO keep a RAM user for the user in the
+          member account C(TargetId).
+      type: list
+      elements: dict
+      returned: with O(include_dependencies=true)
   sample:
     - UserId: u-00q8wbq42wiltcrkxxxx
       UserName: dana.lee@example.com
@@ -109,6 +119,15 @@ users:
           TargetType: RD-Account
           TargetId: "1142405247840000"
           PrincipalType: User
+      UserProvisionings:
+        - UserProvisioningId: up-002axzhapcbz6e63xxxx
+          PrincipalType: User
+          PrincipalId: u-00q8wbq42wiltcrkxxxx
+          TargetType: RD-Account
+          TargetId: "1142405247840000"
+          DeletionStrategy: Delete
+          DuplicationStrategy: KeepBoth
+          Status: Enabled
 """
 
 from ansible_collections.identity.lifecycle.plugins.module_utils._alibaba import AlibabaCloudSsoDirectory
