@@ -34,11 +34,11 @@ options:
     required: true
   directory_id:
     description:
-      - The organization directory (not the SCIM directory) whose members are suspended, restored or removed
-        when an account is not managed by the organization. Reads and email searches use this directory, or all
+      - The organization directory (not the SCIM directory of E(ATLASSIAN_SCIM_DIRECTORY_ID)) whose members are
+        suspended, restored or removed when an account is not managed by the organization. Reads and email searches use this directory, or all
         directories of the organization (C(-)) when it is not given.
       - Without it, a change to an account the organization does not manage fails for that account.
-      - If not set, the environment variable E(ATLASSIAN_ORG_DIRECTORY_ID) is used (not E(ATLASSIAN_SCIM_DIRECTORY_ID)).
+      - If not set, the environment variable E(ATLASSIAN_ORG_DIRECTORY_ID) is used.
     type: str
 attributes:
   action_group:

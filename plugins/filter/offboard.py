@@ -755,19 +755,22 @@ def _plan(leavers, columns, check_mode):
     return plan_items(items)
 
 
-def _refuse(columns, approval):
-    """A run whose changes are not all approved changes nothing: its changes outside the plan are `not
-    approved`, the others approved but held back."""
+def _refuse(leavers, columns, approval):
+    """A run whose changes are not all approved changes nothing: its changes outside the plan (a directory change,
+    or one thing its sweep would remove) are `not approved`, the others approved but held back."""
     refused = set(plan_key(item) for item in approval["not_approved"])
     for column in columns.values():
         for index, result in enumerate(column):
-            if result["outcome"] not in CHANGES:
+            sweeps = [item for item in _sweep_items(leavers[index], result) if plan_key(item) in refused]
+            if result["outcome"] not in CHANGES and not sweeps:
                 continue
             actions = "; ".join(result["actions"]) or "a change"
-            if plan_key(result) in refused:
-                msg = ("not in the approved plan (%s): %s of user %s (%s) was found with reads only; nothing was "
-                       "changed anywhere" % (approval["approved_plan_digest"], actions, result["user_id"],
-                                             result["user_name"] or "no user name"))
+            if plan_key(result) in refused or sweeps:
+                what = ("%s of user %s (%s)" % (actions, result["user_id"], result["user_name"] or "no user name")
+                        if plan_key(result) in refused else "the sweep's %s" % "; ".join(
+                            action for item in sweeps for action in item["actions"]))
+                msg = ("not in the approved plan (%s): %s was found with reads only; nothing was changed anywhere"
+                       % (approval["approved_plan_digest"], what))
                 column[index] = dict(result, outcome="not approved", msg=msg, error={"message": msg})
             else:
                 column[index] = dict(result, note="approved, but not done: the run was refused because other "
@@ -824,7 +827,7 @@ def offboard_report(leavers, results, directories, state, check_mode, started, f
         columns[directory["key"]] = [_with_leftover(dict(outcome, **where), finished, swept, sweep_setting)
                                      for outcome in outcomes]
     if approval and not approval["approved"]:
-        _refuse(columns, approval)
+        _refuse(leavers, columns, approval)
     rows = []
     failures = []
     for index, leaver in enumerate(leavers):

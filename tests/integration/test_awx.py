@@ -22,10 +22,12 @@ from ansible.module_utils.errors import AnsibleFallbackNotFound
 from ansible_collections.identity.lifecycle.plugins.filter.offboard import REQUIREMENTS
 from ansible_collections.identity.lifecycle.plugins.module_utils._alibaba import AlibabaCloudSsoDirectory
 from ansible_collections.identity.lifecycle.plugins.module_utils._atlassian import AtlassianScimDirectory
+from ansible_collections.identity.lifecycle.plugins.module_utils._atlassian_admin import AtlassianAdminDirectory
 from ansible_collections.identity.lifecycle.plugins.module_utils._uipath import UiPathDirectory
 
 from simulators.alibaba import AlibabaCloudSsoSimulator
 from simulators.atlassian import AtlassianScimSimulator
+from simulators.atlassian_admin import AtlassianAdminSimulator
 from simulators.uipath import UiPathIdentitySimulator
 
 from .awx import CredentialTypeApi, awx_collections_path, credential_type_errors, credential_types, injected_environment
@@ -37,7 +39,10 @@ PROVIDERS = {
     "atlassian_scim": ("atlassian", AtlassianScimDirectory, ("atlassian_scim_user", "atlassian_scim_user_info")),
     "uipath": ("uipath", UiPathDirectory, ("uipath_user", "uipath_user_info")),
     "alibaba_cloudsso": ("alibaba", AlibabaCloudSsoDirectory, ("alibaba_cloudsso_user", "alibaba_cloudsso_user_info")),
+    "atlassian_admin": ("atlassian_admin", AtlassianAdminDirectory, ("atlassian_account", "atlassian_account_info")),
 }
+# The order in which identity.lifecycle.awx_setup registers them.
+REGISTERED = ("atlassian_scim", "uipath", "alibaba_cloudsso", "atlassian_admin")
 DOCUMENTED_ENVIRONMENT = re.compile(r"E\(([A-Z0-9_]+)\)")
 TEMPLATE = re.compile(r"^\{\{ ([a-z_]+) \}\}$")
 
@@ -155,6 +160,12 @@ def seeded_simulator(stem):
             "users": [{"userName": "dana.lee", "email": "dana.lee@example.com"}]}})
         inputs = {"organization": "acme", "client_id": "awx-app", "client_secret": "uipath-awx-credential-secret"}
         return simulator, inputs, "", {"identity.lifecycle.uipath_user_info": {"user_name": "dana.lee@example.com"}}
+    if stem == "atlassian_admin":
+        simulator = AtlassianAdminSimulator({"org_id": "o-awx", "api_keys": {"atlassian-admin-awx-key": {}},
+                                             "directories": [{"id": "od-awx", "name": "Example"}],
+                                             "accounts": [{"email": "dana.lee@example.com", "tokens": [{"id": "t1"}]}]})
+        inputs = {"org_id": "o-awx", "admin_api_key": "atlassian-admin-awx-key"}
+        return simulator, inputs, "", {"identity.lifecycle.atlassian_account_info": {"email": "dana.lee@example.com"}}
     simulator = AlibabaCloudSsoSimulator({
         "access_keys": [{"access_key_id": "LTAI5tAwxCredential01", "access_key_secret": "alibaba-awx-credential-secret"}],
         "directories": [{"DirectoryId": "d-00awxcredential", "users": [{"UserName": "dana.lee@example.com"}]}]})
@@ -168,7 +179,8 @@ def test_a_credential_injected_as_awx_does_runs_the_modules(stem, ansible, serve
     definition = credential_types()[stem]
     simulator, inputs, path, task = seeded_simulator(stem)
     server = serve(simulator)
-    address_field = {"atlassian_scim": "base_url", "uipath": "base_url", "alibaba_cloudsso": "endpoint"}[stem]
+    address_field = {"atlassian_scim": "base_url", "uipath": "base_url", "alibaba_cloudsso": "endpoint",
+                     "atlassian_admin": "base_url"}[stem]
     inputs = dict(inputs, **{address_field: server.url + path})
     # Every other optional input is left empty, so AWX injects it as an empty variable.
     env = injected_environment(definition, inputs)
@@ -210,24 +222,24 @@ def test_awx_setup_registers_the_credential_types_from_the_installed_collection(
                "CONTROLLER_HOST": api.url, "CONTROLLER_OAUTH_TOKEN": "awx-stand-in-oauth-token"}
         first = ansible.run("identity.lifecycle.awx_setup", env=env)
         assert first.returncode == 0, first.output
-        assert registered(first) == [True] * 3
+        assert registered(first) == [True] * 4
         created = [entry["body"] for entry in api.changes()]
-        assert [entry["method"] for entry in api.changes()] == ["POST"] * 3
-        expected = [dict(definitions[stem], managed=False) for stem in ("atlassian_scim", "uipath", "alibaba_cloudsso")]
+        assert [entry["method"] for entry in api.changes()] == ["POST"] * 4
+        expected = [dict(definitions[stem], managed=False) for stem in REGISTERED]
         assert created == expected
 
         # A second run finds each one as it is and changes nothing.
         again = ansible.run("identity.lifecycle.awx_setup", env=env)
         assert again.returncode == 0, again.output
-        assert registered(again) == [False] * 3
-        assert len(api.changes()) == 3
+        assert registered(again) == [False] * 4
+        assert len(api.changes()) == 4
 
         # A credential type changed in AWX is put back.
         (uipath,) = [item for item in api.items.values() if item["name"] == definitions["uipath"]["name"]]
         uipath["inputs"] = {"fields": [{"id": "client_id", "label": "App ID"}], "required": ["client_id"]}
         repaired = ansible.run("identity.lifecycle.awx_setup", env=env)
         assert repaired.returncode == 0, repaired.output
-        assert registered(repaired) == [False, True, False]
+        assert registered(repaired) == [False, True, False, False]
         assert api.changes()[-1]["method"] == "PATCH" and uipath["inputs"] == definitions["uipath"]["inputs"]
 
         refused = ansible.run("identity.lifecycle.awx_setup", env=dict(env, CONTROLLER_OAUTH_TOKEN="wrong-token"))

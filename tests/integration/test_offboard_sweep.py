@@ -1,0 +1,212 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) identity.lifecycle contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The offboard role's sweep of leftover access (offboard_sweep), against the simulators: what the directory
+delete leaves is removed in one batched task per provider, and every report row says what was removed and
+what a person must still do."""
+
+from __future__ import annotations
+
+import json
+
+from simulators.atlassian import AtlassianScimSimulator
+from simulators.atlassian_admin import AtlassianAdminSimulator
+
+from .test_offboard_role import only_report, reports
+
+SCIM_DIRECTORY = "d-sweep"
+SCIM_KEY = "ATSCIM-sweep-test-key-5f4e3d"
+ORG = "org-sweep"
+ORG_DIRECTORY = "od-sweep"
+ADMIN_KEY = "ATADMIN-sweep-unscoped-7a6b5c"
+SCOPED_KEY = "ATADMIN-sweep-scoped-1b2c3d"
+ORG_WIDE_REVOCATION = r"^/admin/api-access/"
+
+LEAVERS = [
+    {"name": "Dana Lee", "email": "dana.lee@example.com"},
+    {"name": "Omar Haddad", "email": "omar.haddad@example.com"},
+    {"name": "Mei Chen", "email": "mei.chen@example.com", "atlassian_account_id": "acc-mei"},
+]
+
+
+def scim_user(user_id, name):
+    return {"id": user_id, "userName": name, "emails": [{"value": name, "primary": True}]}
+
+
+def atlassian(serve, admin_key=ADMIN_KEY):
+    """(SCIM simulator, admin simulator, environment): Dana is managed with two personal API tokens, Omar's
+    account is not managed by the organization (a contractor's), Mei is managed and has no token; Sam stays."""
+    scim = AtlassianScimSimulator({SCIM_DIRECTORY: {"api_key": SCIM_KEY, "users": [
+        scim_user("s-dana", "dana.lee@example.com"), scim_user("s-omar", "omar.haddad@example.com"),
+        scim_user("s-mei", "mei.chen@example.com"), scim_user("s-sam", "sam.taylor@example.com")]}})
+    admin = AtlassianAdminSimulator(admin_seed())
+    scim_server, admin_server = serve(scim), serve(admin)
+    env = {"ATLASSIAN_SCIM_BASE_URL": scim_server.url + "/scim", "ATLASSIAN_SCIM_DIRECTORY_ID": SCIM_DIRECTORY,
+           "ATLASSIAN_SCIM_API_KEY": SCIM_KEY, "ATLASSIAN_ADMIN_BASE_URL": admin_server.url,
+           "ATLASSIAN_ORG_ID": ORG, "ATLASSIAN_ADMIN_API_KEY": admin_key, "ATLASSIAN_ORG_DIRECTORY_ID": ORG_DIRECTORY}
+    return scim, admin, env
+
+
+def admin_seed(mei_tokens=()):
+    return {
+        "org_id": ORG, "api_keys": {ADMIN_KEY: {}, SCOPED_KEY: {"scoped": True}},
+        "directories": [{"id": ORG_DIRECTORY, "name": "Example"}],
+        "accounts": [
+            {"account_id": "acc-dana", "email": "dana.lee@example.com", "memberships": {ORG_DIRECTORY: "active"},
+             "tokens": [{"id": "tok-ci", "label": "ci"}, {"id": "tok-laptop", "label": "laptop"}]},
+            {"account_id": "acc-omar", "email": "omar.haddad@example.com", "managed": False,
+             "memberships": {ORG_DIRECTORY: "active"}},
+            {"account_id": "acc-mei", "email": "mei.chen@example.com", "memberships": {ORG_DIRECTORY: "active"},
+             "tokens": list(mei_tokens)},
+            {"account_id": "acc-sam", "email": "sam.taylor@example.com", "memberships": {ORG_DIRECTORY: "active"},
+             "tokens": [{"id": "tok-sam", "label": "sam"}]}]}
+
+
+def offboard(ansible, env, check=False, **extra_vars):
+    variables = {"offboard_users": LEAVERS}
+    variables.update(extra_vars)
+    return ansible.run("identity.lifecycle.offboard", extra_vars=variables, env=dict(env, PWD=ansible.workdir),
+                       check=check)
+
+
+def changing(simulator):
+    return [(entry["method"], entry["path"]) for entry in simulator.requests() if entry["changing"]]
+
+
+def accounts(admin):
+    """{account id: (status, tokens, membership in the organization directory)}."""
+    found = {}
+    for account_id in ("acc-dana", "acc-omar", "acc-mei", "acc-sam"):
+        account = admin.account(account_id)
+        found[account_id] = (account["account_status"], sorted(token["id"] for token in account.get("tokens") or []),
+                             (account.get("memberships") or {}).get(ORG_DIRECTORY))
+    return found
+
+
+def row(report, index, provider="atlassian"):
+    return report["leavers"][index]["results"][provider]
+
+
+def kinds(items):
+    return [item["kind"] for item in items]
+
+
+def test_the_atlassian_sweep_rehearsed_then_done_then_nothing_left(ansible, serve):
+    scim, admin, env = atlassian(serve)
+    before = accounts(admin)
+
+    rehearsal = offboard(ansible, env, check=True)
+    assert rehearsal.returncode == 0, rehearsal.output
+    assert changing(scim) == [] and changing(admin) == [] and accounts(admin) == before
+    report, markdown = only_report(ansible.workdir)
+    dana = row(report, 0)
+    assert dana["outcome"] == "would remove"
+    assert sorted((item["kind"], item["id"], item["done"]) for item in dana["leftover"]) == [
+        ("API token", "tok-ci", "revoked"), ("API token", "tok-laptop", "revoked"),
+        ("Atlassian account", "acc-dana", "deactivated")]
+    assert "leftover access that would be removed:" in markdown
+    # Every sweep change is a plan item of its own, so that an approval covers it.
+    swept_plan = [item for item in report["plan"] if item["user_id"].startswith("acc-")]
+    assert len(swept_plan) == 3 + 1 + 1, swept_plan
+
+    real = offboard(ansible, env)
+    assert real.returncode == 0, real.output
+    assert sorted(user["userName"] for user in scim.users(SCIM_DIRECTORY)) == ["sam.taylor@example.com"]
+    assert accounts(admin) == {
+        "acc-dana": ("inactive", [], "active"),
+        "acc-omar": ("active", [], "suspended"),  # not managed: only its access here is suspended
+        "acc-mei": ("inactive", [], "active"),
+        "acc-sam": before["acc-sam"]}
+    # The organization-wide revocation, which would hit every managed account, is never called.
+    assert not admin.requests(path=ORG_WIDE_REVOCATION)
+    report = [one for one, _markdown in reports(ansible.workdir).values() if not one["check_mode"]][0]
+    assert report["summary"] == {"removed": 3} and not report["failed"]
+    dana, omar, mei = (row(report, index) for index in range(3))
+    assert sorted(item["id"] for item in dana["leftover"]) == ["acc-dana", "tok-ci", "tok-laptop"]
+    assert [(item["kind"], item["done"]) for item in omar["leftover"]] == [
+        ("Atlassian account", "suspended in the organization")]
+    assert "unmanaged account" in kinds(omar["manual_follow_up"])
+    assert [item["id"] for item in mei["leftover"]] == ["acc-mei"]
+    for result in (dana, omar, mei):
+        assert kinds(result["manual_follow_up"])[0] == "sessions"
+        assert result["sweep"]["status"] == "swept" and result["verified_absent"] is True
+    markdown = [text for one, text in reports(ansible.workdir).values() if not one["check_mode"]][0]
+    assert "  - leftover access removed:\n    - deactivated: Atlassian account dana.lee@example.com (acc-dana)\n" \
+        "    - revoked: API token ci (tok-ci) in account acc-dana\n" in markdown
+    assert "  - manual follow-up:\n    - sessions: Atlassian has no API that ends sessions" in markdown
+
+    again = offboard(ansible, env)
+    assert again.returncode == 0, again.output
+    assert json.loads(again.stdout)["stats"]["localhost"]["changed"] == 0
+    latest = sorted(reports(ansible.workdir).items())[-1][1][0]
+    assert latest["summary"] == {"already absent": 3} and latest["plan"] == []
+    assert [row(latest, index)["sweep"]["status"] for index in range(3)] == ["nothing left"] * 3
+    assert all(row(latest, index)["leftover"] == [] for index in range(3))
+
+
+def test_a_scoped_admin_key_fails_the_sweep_loudly_after_the_directory_delete(ansible, serve):
+    scim, admin, env = atlassian(serve, admin_key=SCOPED_KEY)
+    result = offboard(ansible, env, offboard_users=LEAVERS[:1])
+    assert result.returncode != 0
+    # The directory delete is done; the account and its tokens are left, and the report says so.
+    assert "dana.lee@example.com" not in [user["userName"] for user in scim.users(SCIM_DIRECTORY)]
+    assert accounts(admin)["acc-dana"] == ("active", ["tok-ci", "tok-laptop"], "active")
+    failure = result.task("Fail when any leaver could not be offboarded")["msg"]
+    assert "dana.lee@example.com at atlassian" in failure and "sweep of leftover access failed" in failure
+    report, markdown = only_report(ansible.workdir)
+    [entry] = report["failures"]
+    assert entry["error"]["status"] == 403 and "scope" in entry["msg"].lower()
+    assert report["summary"] == {"failed": 1}
+
+
+def test_a_half_configured_sweep_or_one_asked_for_and_missing_stops_before_any_request(ansible, serve):
+    scim, admin, env = atlassian(serve)
+    half = dict(env)
+    del half["ATLASSIAN_ADMIN_API_KEY"]
+    result = offboard(ansible, half)
+    assert result.returncode != 0
+    assert "the Atlassian sweep (the organization admin API) is only partly configured" in result.output
+    assert "ATLASSIAN_ADMIN_API_KEY" in result.output
+    without = dict((name, value) for name, value in env.items() if not name.startswith(("ATLASSIAN_ORG", "ATLASSIAN_ADMIN")))
+    required = offboard(ansible, without, offboard_sweep=True)
+    assert required.returncode != 0 and "offboard_sweep is true, but the Atlassian sweep is not configured" in required.output
+    assert scim.requests() == [] and admin.requests() == []
+
+
+def test_the_sweep_off_leaves_the_accounts_and_says_so(ansible, serve):
+    scim, admin, env = atlassian(serve)
+    before = accounts(admin)
+    result = offboard(ansible, env, offboard_sweep=False, offboard_users=LEAVERS[:1])
+    assert result.returncode == 0, result.output
+    assert admin.requests() == [] and accounts(admin) == before
+    report, _markdown = only_report(ansible.workdir)
+    follow_up = row(report, 0)["manual_follow_up"]
+    assert kinds(follow_up) == ["sessions", "sweep not run"]
+    assert "offboard_sweep is false" in follow_up[-1]["detail"]
+
+
+def test_an_approved_run_sweeps_only_what_the_plan_has(ansible, serve):
+    scim, admin, env = atlassian(serve)
+    rehearsal = offboard(ansible, env, check=True)
+    assert rehearsal.returncode == 0, rehearsal.output
+    rehearsed, _markdown = only_report(ansible.workdir)
+    # A token made after the approval is not in the plan: the run changes nothing anywhere.
+    admin.seed(admin_seed(mei_tokens=[{"id": "tok-late", "label": "late"}]))
+    refused = offboard(ansible, env, offboard_approved_plan=rehearsed["plan"],
+                       offboard_approved_plan_digest=rehearsed["plan_digest"])
+    assert refused.returncode != 0
+    assert changing(scim) == [] and changing(admin) == []
+    latest = sorted(reports(ansible.workdir).items())[-1][1][0]
+    assert [item["actions"] for item in latest["approval"]["not_approved"]] == [
+        ["revoked: API token late (tok-late) in account acc-mei"]]
+    mei = row(latest, 2)
+    assert mei["outcome"] == "not approved" and "the sweep's revoked: API token late" in mei["msg"]
+    # Without it, the approved plan is carried out exactly.
+    admin.seed(admin_seed())
+    approved = offboard(ansible, env, offboard_approved_plan=rehearsed["plan"],
+                        offboard_approved_plan_digest=rehearsed["plan_digest"])
+    assert approved.returncode == 0, approved.output
+    latest = sorted(reports(ansible.workdir).items())[-1][1][0]
+    assert latest["approval"]["result"] == "approved" and latest["approval"]["changed_outside_plan"] == []
+    assert accounts(admin)["acc-dana"] == ("inactive", [], "active")
