@@ -76,7 +76,8 @@ def offboard_sweep_targets(outcomes, leavers, provider, state, force=False, plan
             skipped[index] = _not_swept("the CloudSSO user was disabled, not deleted: the RAM users it provisioned "
                                         "stay while the user can be enabled again")
         elif force:
-            skipped[index] = _not_swept("swept by the delete itself (force)")
+            # The delete with force removed the provisionings first: its result lists them under leftover.
+            skipped[index] = {"status": "swept by the delete", "why": "offboard_force: the delete removed them first"}
         elif _text(outcome.get("user_id")):
             found = ("id", _text(outcome["user_id"]))
         else:

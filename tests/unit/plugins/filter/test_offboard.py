@@ -646,3 +646,23 @@ def test_a_sweep_asked_for_or_half_configured_stops_the_run_naming_what_is_missi
         sweep_preflight(None, {"uipath_tenants": "T1"})
     with pytest.raises(AnsibleFilterError, match="offboard_sweep"):
         sweep_preflight("yes")
+
+
+def test_with_force_the_alibaba_delete_is_the_sweep_and_no_follow_up_says_otherwise():
+    leavers = [{"email": "a@example.com", "alibaba_user_id": "u-1"}]
+    targets = offboard.offboard_targets(leavers, "alibaba")
+    provisioning = {"kind": "RAM user provisioning", "id": "up-1", "name": None, "where": "account 1234",
+                    "done": "deleted with its RAM users"}
+    by_id = {"users": [{"user_id": "u-1", "user_name": "a", "found": True, "changed": True, "state": "absent",
+                        "actions": ["deleted"], "msg": "deleted", "leftover": [provisioning]}]}
+    outcomes = offboard.offboard_outcomes(targets, by_id, None, "absent", False, "2026-01-01T00:00:02Z")
+    sweep_targets = offboard_sweep.offboard_sweep_targets(outcomes, leavers, "alibaba", "absent", force=True)
+    assert sweep_targets["user_ids"] == [] and sweep_targets["skipped"][0]["status"] == "swept by the delete"
+    outcomes = offboard_sweep.offboard_swept(outcomes, sweep_targets, None, None, False)
+    directory = {"key": "alibaba", "host": "localhost", "provider": "alibaba", "title": "Alibaba Cloud CloudSSO",
+                 "directory_id": "d-1", "status": "run", "problems": []}
+    results = {"localhost": {"outcomes": {"alibaba": outcomes}, "error": None, "sweeps": ["alibaba"], "sweep": None}}
+    report = offboard.offboard_report(leavers, results, [directory], "absent", False, "s", "2026-01-01T00:00:03Z", "r")
+    result = report["leavers"][0]["results"]["alibaba"]
+    assert result["leftover"] == [provisioning]
+    assert [item["kind"] for item in result["manual_follow_up"]] == ["sessions", "RAM access outside CloudSSO"]
