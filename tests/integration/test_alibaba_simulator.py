@@ -286,3 +286,70 @@ def test_passkey_devices_are_listed_and_deleted_with_their_type_as_configured(se
             assert v3(url, "DeleteMFADeviceForUser", DirectoryId=DIRECTORY, UserId="u-00keys",
                       MFADeviceId=device_id).ok
     assert "u-00keys" not in simulator.directory_state(DIRECTORY)["mfa_devices"]
+
+
+def test_provisionings_events_and_deprovisioning(serve):
+    simulator = AlibabaCloudSsoSimulator({
+        "access_keys": [{"access_key_id": KEY_ID, "access_key_secret": SECRET}],
+        "directories": [{
+            "DirectoryId": DIRECTORY,
+            "access_configurations": [{"AccessConfigurationId": "ac-00readonly", "AccessConfigurationName": "ReadOnly"}],
+            "groups": [{"GroupId": "g-00eng", "GroupName": "engineering",
+                        "ram_user_provisionings": [{"UserProvisioningId": "up-00eng", "target_id": "111", "ram_users": []}]}],
+            "users": [{"UserId": "u-00alice", "UserName": "alice", "access_assignments": [
+                {"access_configuration": "ReadOnly", "target_id": "111"}, {"access_configuration": "ReadOnly", "target_id": "222"}],
+                "ram_user_provisionings": [
+                    {"UserProvisioningId": "up-00a111", "target_id": "111", "deletion_strategy": "Keep",
+                     "failed_events": [{"EventId": "upe-00a111", "ErrorCount": 2}]},
+                    {"UserProvisioningId": "up-00a222", "target_id": "222"}]}]}]},
+        task_delay=0.1, conflict_lag=0.1)
+    url = serve(simulator).url
+
+    def ids(answer, key="UserProvisionings", field="UserProvisioningId"):
+        assert answer.status_code == 200, answer.text
+        return [item[field] for item in answer.json()[key]]
+
+    assert ids(v3(url, "ListUserProvisionings", DirectoryId=DIRECTORY)) == ["up-00eng", "up-00a111", "up-00a222"]
+    assert ids(v3(url, "ListUserProvisionings", DirectoryId=DIRECTORY, PrincipalType="User",
+                  PrincipalId="u-00alice")) == ["up-00a111", "up-00a222"]
+    # A half-given pair filters nothing; bad values are refused.
+    assert len(ids(v3(url, "ListUserProvisionings", DirectoryId=DIRECTORY, PrincipalId="u-00alice"))) == 3
+    assert ids(v3(url, "ListUserProvisionings", DirectoryId=DIRECTORY, TargetType="RD-Account", TargetId="222")) == [
+        "up-00a222"]
+    assert_error(v3(url, "ListUserProvisionings", DirectoryId=DIRECTORY, PrincipalType="Robot", PrincipalId="x"),
+                 400, "InvalidParameter.PrincipalType")
+    assert_error(v3(url, "ListUserProvisionings", DirectoryId=DIRECTORY, MaxResults=101), 400, "InvalidParameter.MaxResults")
+    events = v3(url, "ListUserProvisioningEvents", DirectoryId=DIRECTORY, UserProvisioningId="up-00a111").json()
+    assert [(one["EventId"], one["ErrorCount"], one["PrincipalId"]) for one in events["UserProvisioningEvents"]] == [
+        ("upe-00a111", 2, "u-00alice")]
+    assert ids(v3(url, "ListUserProvisioningEvents", DirectoryId=DIRECTORY, UserProvisioningId="up-00a222"),
+               "UserProvisioningEvents", "EventId") == []
+
+    # Both assignments of ReadOnly go; only the one deleted with DeprovisionForLast... takes the configuration along.
+    for target, strategy in (("111", "None"), ("222", "DeprovisionForLastAccessAssignmentOnAccount")):
+        assert v3(url, "DeleteAccessAssignment", DirectoryId=DIRECTORY, AccessConfigurationId="ac-00readonly",
+                  TargetType="RD-Account", TargetId=target, PrincipalType="User", PrincipalId="u-00alice",
+                  DeprovisionStrategy=strategy).ok
+    time.sleep(0.3)
+    assert simulator.snapshot()["directories"][DIRECTORY]["provisioned_access_configurations"] == {"111": ["ac-00readonly"]}
+    # Whether provisionings block DeleteUser is unconfirmed: switchable.
+    simulator.configure(provisioning_blocks_delete=True)
+    assert_error(v3(url, "DeleteUser", DirectoryId=DIRECTORY, UserId="u-00alice"), 409,
+                 "DeletionConflict.User.UserProvisioning")
+
+    assert_error(v3(url, "DeleteUserProvisioning", DirectoryId=DIRECTORY), 400, "MissingParameter")
+    assert_error(v3(url, "DeleteUserProvisioning", DirectoryId=DIRECTORY, UserProvisioningId="up-00a222",
+                    DeletionStrategy="Shred"), 400, "InvalidParameter.DeletionStrategy")
+    assert_error(v3(url, "DeleteUserProvisioning", DirectoryId=DIRECTORY, UserProvisioningId="up-00none"),
+                 404, "EntityNotExists.UserProvisioning")
+    # No strategy: the provisioning's own (Keep); Delete removes the RAM user.
+    assert v3(url, "DeleteUserProvisioning", DirectoryId=DIRECTORY, UserProvisioningId="up-00a111").ok
+    assert v3(url, "DeleteUserProvisioning", DirectoryId=DIRECTORY, UserProvisioningId="up-00a222",
+              DeletionStrategy="Delete").ok
+    assert simulator.directory_state(DIRECTORY)["ram_users"] == {"111": ["alice"]}
+    assert v3(url, "DeleteUser", DirectoryId=DIRECTORY, UserId="u-00alice").ok
+    # Whether a listing by a user who no longer exists is refused is unconfirmed: switchable.
+    assert ids(v3(url, "ListUserProvisionings", DirectoryId=DIRECTORY, PrincipalType="User", PrincipalId="u-00alice")) == []
+    simulator.configure(provisioning_list_checks_principal=True)
+    assert_error(v3(url, "ListUserProvisionings", DirectoryId=DIRECTORY, PrincipalType="User", PrincipalId="u-00alice"),
+                 404, "EntityNotExists.User")
