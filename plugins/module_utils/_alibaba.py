@@ -764,9 +764,11 @@ class AlibabaCloudSsoDirectory(UserDirectory):
                                    DeletionStrategy=strategy).get("RequestId")
         except ProviderError as exc:
             if exc.code != PROVISIONING_GONE:
-                raise explained(exc, "%s %s is still present: DeleteUserProvisioning failed, so the user was not "
-                                     "deleted; run the task again, or delete the provisioning in the CloudSSO console"
-                                % (PROVISIONING, label))
+                # After a lost answer the provisioning may be gone already; the user's error says so too.
+                raise explained(exc, "%s %s %s: DeleteUserProvisioning failed%s; run the task again, or delete the "
+                                     "provisioning in the CloudSSO console"
+                                % (PROVISIONING, label, "may still be present" if exc.lost_answer else "is still present",
+                                   ", so the user was not deleted" if entry.found else ""))
             if exc.lost_answer:
                 # Our earlier attempt, whose answer was lost, deleted it.
                 request_id = exc.lost_answer.get("request_id")

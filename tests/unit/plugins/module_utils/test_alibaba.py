@@ -418,3 +418,25 @@ def test_an_absent_id_is_swept_only_with_force_and_check_mode_plans_it_as_would_
     assert result["msg"] == "already absent; 1 RAM user provisioning(s) would be removed"
     assert result["actions"] == ["removed RAM user provisioning up-00gone in account 555 with its RAM users"]
     assert [entry for entry in simulator.requests() if entry["changing"]] == []
+
+
+def test_a_failed_provisioning_delete_names_what_is_left_and_hedges_after_a_lost_answer(sweeper):
+    simulator, client = sweeper
+    present, absent = _lifecycle.Entry("u-00kim", "id"), _lifecycle.Entry("u-00gone", "id")
+    present.found, absent.found = True, False
+    refusal = {"RequestId": "R-409", "Code": "OperationConflict.UserProvisioning", "Message": "busy"}
+    simulator.add_fault(path="Action=DeleteUserProvisioning&", status=409, body=refusal, times=1)
+    with pytest.raises(ProviderError) as caught:
+        client.remove_provisioning(present, provisioning("up-00kim003", target_id="1003"), "Delete")
+    assert caught.value.message.startswith("RAM user provisioning up-00kim003 in account 1003 is still present: "
+                                           "DeleteUserProvisioning failed, so the user was not deleted; run the task")
+    assert (caught.value.code, caught.value.request_id, caught.value.lost_answer) == (
+        "OperationConflict.UserProvisioning", "R-409", None)
+    # A dropped connection, then a refusal: the first attempt may have been carried out.
+    simulator.add_fault(action="drop", path="Action=DeleteUserProvisioning&", times=1)
+    simulator.add_fault(path="Action=DeleteUserProvisioning&", status=409, body=refusal, times=1)
+    with pytest.raises(ProviderError) as caught:
+        client.remove_provisioning(absent, provisioning("up-00gone", principal_id="u-00gone", target_id="555"), "Delete")
+    assert caught.value.message.startswith("RAM user provisioning up-00gone in account 555 may still be present: "
+                                           "DeleteUserProvisioning failed; run the task")
+    assert caught.value.lost_answer is not None
