@@ -45,6 +45,23 @@ The points the notes leave UNCONFIRMED are settings (seed keys, constructor keyw
       body; a bulk delete naming the user deletes nobody), "succeeded_false" (HTTP 200 with an
       IdentityResult `{"succeeded": false, "errors": [...]}`; a bulk delete deletes nobody) or
       "succeeded_false_partial" (the same answer, but a bulk delete deletes the other users).
+Orchestrator, per tenant, under `/{organization}/{tenant}/orchestrator_/odata/` (seed key `tenants`):
+  GET    Users                             $filter (`Field eq 'text'` or `Field eq 12`, joined by `or`),
+                                           $top (at most 1000), $skip, $count; strings compare ignoring case
+  GET    Users({key}), DELETE Users({key}) 204; a user with busy robots is refused (409)
+  GET    Users/UiPath.Server.Configuration.OData.Validate(userIds=[1,2])  {"value": {"1": busy, ...}}
+  GET    PersonalWorkspaces                the same query options (OwnerId, Name, ...)
+  POST   PersonalWorkspaces({key})/UiPath.Server.Configuration.OData.ConvertToFolder  {"folderName"}: the
+                                           workspace becomes a standard folder of that name, which outlives its owner
+  GET    Folders, GET/DELETE Folders({key}) a folder or personal workspace that holds entities is refused (409)
+Scopes: users need OR.Users (or OR.Users.Read to read, OR.Users.Write to delete), workspaces and folders
+OR.Folders (or .Read/.Write); a personal access token is authorized by its user's roles, not checked. An unknown
+tenant answers 404 with the portal's HTML page. Orchestrator errors are `{"message", "errorCode", "traceId"}`.
+What UiPath leaves open is marked UNCONFIRMED where it is simulated, and some of it is a setting:
+  orchestrator_scope_error_status: 403 (default, with `WWW-Authenticate: Bearer error="insufficient_scope"`) or
+      401 for a token without the Orchestrator scope a route needs.
+  convert_to_folder: "allowed" (default) or "refused": UiPath's published API definition (v18) marks
+      ConvertToFolder as not supported with OAuth; whether current versions accept a bearer token is not known.
 Faults beyond the base class: `token_url_html` (the token URL answers an HTML page with HTTP 200),
 `expire_tokens()` (every issued token expires now) and `expire_tokens_after(n)` (after n more API
 requests), also as `POST /_sim/uipath/expire-tokens` with `{"after": n}`.
@@ -101,7 +118,14 @@ DEFAULT_SETTINGS = {
     "delete_refusal": "status",
     "token_url_html": False,
     "standalone": None,
+    "orchestrator_scope_error_status": 403,
+    "convert_to_folder": "allowed",
 }
+CONVERT_MODES = ("allowed", "refused")
+ORCHESTRATOR_MAX_TOP = 1000
+ACTION_PREFIX = "UiPath.Server.Configuration.OData."
+ENTITY_SEGMENT = re.compile(r"^(\w+)(?:\((\d+)\))?$")
+FILTER_TOKEN = re.compile(r"\s*(?:(?P<string>'(?:[^']|'')*')|(?P<number>-?\d+)|(?P<word>[A-Za-z_]\w*)|(?P<paren>[()]))")
 HTML_PAGE = ("<!DOCTYPE html><html><head><title>UiPath</title></head><body><div id=\"root\">"
              "Loading...</div></body></html>")
 
@@ -161,6 +185,58 @@ def user_type(value):
     return value if isinstance(value, int) else 0
 
 
+def orchestrator_error(status, message, code=0):
+    """Orchestrator's error body; the codes for a missing item (1002) follow public client code (UNCONFIRMED)."""
+    return Response(status, {"message": message, "errorCode": code, "traceId": uuid.uuid4().hex})
+
+
+def parse_filter(text):
+    """An OData `$filter` of the form the sweep sends: `Field eq 'text'` or `Field eq 12`, joined by `or`, in
+    optional parentheses, as [(field, value)]. Anything else raises ValueError (Orchestrator answers 400)."""
+    tokens = []
+    position = 0
+    text = text or ""
+    while position < len(text.rstrip()):
+        match = FILTER_TOKEN.match(text, position)
+        if match is None:
+            raise ValueError("unexpected text at %d" % position)
+        position = match.end()
+        kind = match.lastgroup
+        value = match.group(kind)
+        if kind == "string":
+            value = value[1:-1].replace("''", "'")
+        elif kind == "number":
+            value = int(value)
+        tokens.append((kind, value))
+    while tokens and tokens[0] == ("paren", "(") and tokens[-1] == ("paren", ")"):
+        tokens = tokens[1:-1]
+    terms = []
+    for start in range(0, len(tokens), 4):
+        term = tokens[start:start + 4]
+        if len(term) < 3 or term[0][0] != "word" or term[1] != ("word", "eq") or term[2][0] not in ("string", "number"):
+            raise ValueError("only `Field eq value` terms joined by `or` are simulated")
+        if len(term) == 4 and term[3] != ("word", "or"):
+            raise ValueError("only `or` joins terms here")
+        if len(term) == 4 and start + 4 >= len(tokens):
+            raise ValueError("the filter ends with `or`")
+        terms.append((term[0][1], term[2][1]))
+    if not terms:
+        raise ValueError("empty filter")
+    return terms
+
+
+def filter_matches(item, terms):
+    """Whether any term holds. Strings compare ignoring case, as SQL Server's default collation does for
+    Orchestrator (UNCONFIRMED); numbers exactly."""
+    for field, value in terms:
+        actual = item.get(field)
+        if isinstance(value, int) and not isinstance(actual, bool) and actual == value:
+            return True
+        if isinstance(value, str) and isinstance(actual, str) and actual.casefold() == value.casefold():
+            return True
+    return False
+
+
 class UiPathIdentitySimulator(Simulator):
     name = "uipath-identity"
 
@@ -172,7 +248,8 @@ class UiPathIdentitySimulator(Simulator):
     # --- state --------------------------------------------------------------------------------
     def seed(self, data):
         """{"organizations": {name: {"partition_global_id", "clients": {id: {"secret", "scopes"}},
-        "personal_access_tokens": {token: {"expired": bool}}, "users": [UserDto]}}, plus settings}."""
+        "personal_access_tokens": {token: {"expired": bool, "scopes": [Orchestrator scopes]}}, "users": [UserDto],
+        "tenants": {name: see _seed_tenant}}}, plus settings}."""
         with self.lock:
             self.configure(**dict((key, value) for key, value in data.items() if key != "organizations"))
             self.organizations = {}
@@ -192,8 +269,13 @@ class UiPathIdentitySimulator(Simulator):
                 }
                 self.organizations[name] = organization
                 for token, pat in (spec.get("personal_access_tokens") or {}).items():
+                    # A personal access token carries the scopes chosen when it was made; the identity routes here
+                    # authorize it by its user's role, Orchestrator by `scopes` when the seed gives them.
                     self.tokens[token] = {"organization": name, "kind": "pat", "scopes": None,
+                                          "orchestrator_scopes": (pat or {}).get("scopes"),
                                           "expires": 0 if (pat or {}).get("expired") else None}
+                organization["tenants"] = dict((tenant_name.lower(), self._seed_tenant(tenant_name, tenant))
+                                               for tenant_name, tenant in (spec.get("tenants") or {}).items())
                 names = set()
                 for user in spec.get("users") or []:
                     user = self._store_user(organization, dict(user))
@@ -206,6 +288,59 @@ class UiPathIdentitySimulator(Simulator):
             if self.settings["standalone"] is None and self.organizations:
                 self.settings["standalone"] = next(iter(self.organizations))
 
+    def _seed_tenant(self, name, spec):
+        """{"users": [Orchestrator UserDto, plus `busy` (its robots are busy) and `personal_workspace` (true, or
+        a PersonalWorkspaceDto's fields; `entities`: how many processes, assets... it holds)], "folders": [...],
+        "clients_without_role": [client ids that hold the scopes but no role in this tenant: every request 403]}."""
+        tenant = {"name": name, "users": collections.OrderedDict(), "workspaces": collections.OrderedDict(),
+                  "folders": collections.OrderedDict(), "busy": set(), "next_id": 1000,
+                  "clients_without_role": set(spec.get("clients_without_role") or ())}
+        for user in spec.get("users") or []:
+            user = dict(user)
+            busy = user.pop("busy", False)
+            workspace = user.pop("personal_workspace", None)
+            if "Id" not in user:
+                user["Id"] = self._next_id(tenant)
+            user.setdefault("Key", new_id())
+            user.setdefault("UserName", user.get("EmailAddress"))
+            user.setdefault("EmailAddress", None)
+            user.setdefault("Type", "DirectoryUser")
+            user.setdefault("IsActive", True)
+            user.setdefault("MayHavePersonalWorkspace", bool(workspace))
+            tenant["users"][user["Id"]] = user
+            if busy:
+                tenant["busy"].add(user["Id"])
+            if workspace:
+                fields = dict(workspace) if isinstance(workspace, dict) else {}
+                if "Id" not in fields:
+                    fields["Id"] = self._next_id(tenant)
+                fields.setdefault("Key", new_id())
+                fields.setdefault("Name", "%s's workspace" % user["UserName"])
+                fields.setdefault("IsActive", True)
+                fields.setdefault("OwnerId", user["Id"])
+                fields.setdefault("OwnerName", user["UserName"])
+                fields.setdefault("LastLogin", None)
+                fields.setdefault("ExploringUserIds", [])
+                fields.setdefault("entities", 0)
+                tenant["workspaces"][fields["Id"]] = fields
+        for folder in spec.get("folders") or []:
+            folder = dict(folder)
+            if "Id" not in folder:
+                folder["Id"] = self._next_id(tenant)
+            folder.setdefault("Key", new_id())
+            folder.setdefault("FullyQualifiedName", folder.get("DisplayName"))
+            folder.setdefault("FolderType", "Standard")
+            folder.setdefault("entities", 0)
+            tenant["folders"][folder["Id"]] = folder
+        return tenant
+
+    @staticmethod
+    def _next_id(tenant):
+        tenant["next_id"] += 1
+        while any(tenant["next_id"] in tenant[kind] for kind in ("users", "workspaces", "folders")):
+            tenant["next_id"] += 1
+        return tenant["next_id"]
+
     def configure(self, **settings):
         """Change settings (see the module docstring) without touching the state."""
         with self.lock:
@@ -216,6 +351,10 @@ class UiPathIdentitySimulator(Simulator):
                     raise ValueError("not_found must be one of %s" % ", ".join(NOT_FOUND_MODES))
                 if key == "delete_refusal" and value not in DELETE_REFUSALS:
                     raise ValueError("delete_refusal must be one of %s" % ", ".join(DELETE_REFUSALS))
+                if key == "convert_to_folder" and value not in CONVERT_MODES:
+                    raise ValueError("convert_to_folder must be one of %s" % ", ".join(CONVERT_MODES))
+                if key == "orchestrator_scope_error_status" and int(value) not in (401, 403):
+                    raise ValueError("orchestrator_scope_error_status must be 401 or 403")
                 if key == "protected_users":
                     if any(int(status) not in (403, 409) for status in value.values()):
                         raise ValueError("protected_users maps user ids to 403 or 409")
@@ -229,8 +368,21 @@ class UiPathIdentitySimulator(Simulator):
         with self.lock:
             return {"organizations": dict(
                 (name, {"partition_global_id": organization["partition_global_id"],
-                        "users": copy.deepcopy(list(organization["users"].values()))})
+                        "users": copy.deepcopy(list(organization["users"].values())),
+                        "tenants": dict((tenant["name"], self._tenant_state(tenant))
+                                        for tenant in organization["tenants"].values())})
                 for name, organization in self.organizations.items())}
+
+    @staticmethod
+    def _tenant_state(tenant):
+        return {"users": [dict(user, busy=user["Id"] in tenant["busy"]) for user in tenant["users"].values()],
+                "personal_workspaces": copy.deepcopy(list(tenant["workspaces"].values())),
+                "folders": copy.deepcopy(list(tenant["folders"].values()))}
+
+    def tenant(self, tenant, organization=None):
+        """A tenant's state: users (with `busy`), personal_workspaces and folders."""
+        with self.lock:
+            return copy.deepcopy(self._tenant_state(self._organization(organization)["tenants"][tenant.lower()]))
 
     def credentials(self):
         with self.lock:
@@ -320,6 +472,10 @@ class UiPathIdentitySimulator(Simulator):
 
     def handle(self, request):
         with self.lock:
+            segments = request.segments
+            if len(segments) >= 3 and segments[2] == "orchestrator_" and segments[0] in self.organizations:
+                # Orchestrator has its own limits; the identity server's quotas do not count its requests.
+                return self._orchestrator(request, self.organizations[segments[0]], segments[1], segments[3:])
             organization, rest = self._route(request.segments)
             if organization is None:
                 # An unknown organization reaches the portal, not the identity server.
@@ -398,22 +554,30 @@ class UiPathIdentitySimulator(Simulator):
         token = ".".join((b64url(json.dumps({"alg": "RS256", "kid": "sim", "typ": "at+jwt"}).encode()),
                           b64url(json.dumps(claims).encode()), b64url(uuid.uuid4().bytes * 8)))
         self.tokens[token] = {"organization": organization["name"], "kind": "client", "scopes": wanted,
+                              "client_id": form["client_id"],
                               "expires": time.time() + lifetime}
         answer = {"access_token": token, "expires_in": lifetime, "token_type": "Bearer", "scope": " ".join(wanted)}
         return Response(200, answer)
 
-    def _authorize(self, request, organization):
+    def _authenticate(self, request, organization):
+        """(the token's record, None), or (None, the 401 answer) for a missing, unknown or expired token."""
         scheme, _space, token = (request.header("Authorization") or "").partition(" ")
         known = self.tokens.get(token.strip()) if scheme.lower() == "bearer" else None
         if known is None or known["organization"] != organization["name"]:
-            return Response(401, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+            return None, Response(401, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
         if known["expires"] is not None and known["expires"] <= time.time():
-            return Response(401, headers={"WWW-Authenticate": 'Bearer error="invalid_token", '
-                                                              'error_description="The token expired"'})
+            return None, Response(401, headers={"WWW-Authenticate": 'Bearer error="invalid_token", '
+                                                                    'error_description="The token expired"'})
         if self._expire_countdown is not None:
             self._expire_countdown -= 1
             if self._expire_countdown <= 0:
                 self.expire_tokens()
+        return known, None
+
+    def _authorize(self, request, organization):
+        known, denied = self._authenticate(request, organization)
+        if denied is not None:
+            return denied
         if known["scopes"] is None:
             return None  # a user token: authorized by the user's role, not by scopes
         needed = READ_SCOPES if request.method == "GET" else WRITE_SCOPES
@@ -567,3 +731,146 @@ class UiPathIdentitySimulator(Simulator):
         for one in ids:
             organization["users"].pop(one.lower(), None)
         return Response(204)
+
+    # --- Orchestrator -------------------------------------------------------------------------
+    def _orchestrator(self, request, organization, tenant_name, rest):
+        tenant = organization["tenants"].get(tenant_name.lower())
+        if tenant is None:
+            # An unknown tenant reaches the portal, as an unknown organization does (UNCONFIRMED).
+            return Response(404, raw=HTML_PAGE, content_type="text/html; charset=utf-8")
+        known, denied = self._authenticate(request, organization)
+        if denied is not None:
+            return denied
+        if len(rest) < 2 or rest[0] != "odata":
+            return Response(404)
+        match = ENTITY_SEGMENT.match(rest[1])
+        if match is None or len(rest) > 3:
+            return Response(404)
+        entity, key = match.group(1), match.group(2)
+        action = rest[2] if len(rest) == 3 else None
+        method = request.method
+        routes = {
+            ("Users", False, None, "GET"): ("OR.Users", False, self._orchestrator_list),
+            ("Users", True, None, "GET"): ("OR.Users", False, self._orchestrator_get),
+            ("Users", True, None, "DELETE"): ("OR.Users", True, self._orchestrator_delete_user),
+            ("Users", False, "Validate", "GET"): ("OR.Users", False, self._orchestrator_validate),
+            ("PersonalWorkspaces", False, None, "GET"): ("OR.Folders", False, self._orchestrator_list),
+            ("PersonalWorkspaces", True, "ConvertToFolder", "POST"): ("OR.Folders", True, self._orchestrator_convert),
+            ("Folders", False, None, "GET"): ("OR.Folders", False, self._orchestrator_list),
+            ("Folders", True, None, "GET"): ("OR.Folders", False, self._orchestrator_get),
+            ("Folders", True, None, "DELETE"): ("OR.Folders", True, self._orchestrator_delete_folder),
+        }
+        action_name = None
+        if action is not None:
+            if not action.startswith(ACTION_PREFIX):
+                return Response(404)
+            action_name = action[len(ACTION_PREFIX):].split("(")[0]
+        route = routes.get((entity, key is not None, action_name, method))
+        if route is None:
+            known_route = any(one[:3] == (entity, key is not None, action_name) for one in routes)
+            return orchestrator_error(405, "The requested resource does not support this method.") if known_route \
+                else Response(404)
+        resource, writes, handler = route
+        scopes = known["scopes"] if known["kind"] == "client" else known.get("orchestrator_scopes")
+        if scopes is not None and not any(
+                scope in scopes for scope in (resource, resource + (".Write" if writes else ".Read"))):
+            status = int(self.settings["orchestrator_scope_error_status"])
+            headers = {"WWW-Authenticate": 'Bearer error="insufficient_scope"'} if status == 403 else \
+                {"WWW-Authenticate": 'Bearer error="invalid_token", error_description="The scope is not valid"'}
+            # The body Orchestrator gives for a missing scope is UNCONFIRMED.
+            response = orchestrator_error(status, "You are not authorized!")
+            response.headers.update(headers)
+            return response
+        if known.get("client_id") in tenant["clients_without_role"]:
+            return orchestrator_error(403, "You are not authorized!")
+        return handler(request, tenant, entity, int(key) if key is not None else None, action, known)
+
+    @staticmethod
+    def _collection(tenant, entity):
+        return {"Users": tenant["users"], "PersonalWorkspaces": tenant["workspaces"], "Folders": tenant["folders"]}[entity]
+
+    @staticmethod
+    def _public(item):
+        return dict((field, value) for field, value in item.items() if field != "entities")
+
+    def _orchestrator_list(self, request, tenant, entity, _key, _action, _token):
+        items = list(self._collection(tenant, entity).values())
+        odata_filter = request.arg("$filter")
+        try:
+            if odata_filter is not None:
+                terms = parse_filter(odata_filter)
+                items = [item for item in items if filter_matches(item, terms)]
+            top = int(request.arg("$top", str(ORCHESTRATOR_MAX_TOP)))
+            skip = int(request.arg("$skip", "0"))
+        except ValueError as exc:
+            return orchestrator_error(400, "The query specified in the URI is not valid. %s" % exc)
+        if not 0 <= top <= ORCHESTRATOR_MAX_TOP or skip < 0:
+            return orchestrator_error(400, "The limit of '%d' for Top query has been exceeded." % ORCHESTRATOR_MAX_TOP)
+        body = {"@odata.context": "odata/$metadata#%s" % entity}
+        if (request.arg("$count") or "").lower() == "true":
+            body["@odata.count"] = len(items)
+        body["value"] = [self._public(item) for item in items[skip:skip + top]]
+        return Response(200, body)
+
+    def _orchestrator_get(self, _request, tenant, entity, key, _action, _token):
+        item = self._collection(tenant, entity).get(key)
+        if item is None:
+            return orchestrator_error(404, "%s does not exist." % entity.rstrip("s"), 1002)
+        return Response(200, self._public(item))
+
+    def _orchestrator_validate(self, request, tenant, _entity, _key, action, _token):
+        match = re.match(r"^" + re.escape(ACTION_PREFIX) + r"Validate\(userIds=\[([0-9, ]*)\]\)$", action)
+        if match is None:
+            return orchestrator_error(400, "The request is invalid: userIds must be a list of user ids.")
+        ids = [int(one) for one in match.group(1).replace(" ", "").split(",") if one]
+        # Ids that are not users of the tenant are left out of the answer (UNCONFIRMED).
+        return Response(200, {"@odata.context": "odata/$metadata#Collection(UiPath.Core.Dictionary)",
+                              "value": dict((str(one), one in tenant["busy"]) for one in ids if one in tenant["users"])})
+
+    def _orchestrator_delete_user(self, _request, tenant, _entity, key, _action, _token):
+        if key not in tenant["users"]:
+            return orchestrator_error(404, "User does not exist.", 1002)
+        if key in tenant["busy"]:
+            # How Orchestrator answers deleting a user whose robots run jobs is UNCONFIRMED; refused here.
+            return orchestrator_error(409, "The user's robots are running jobs.")
+        del tenant["users"][key]
+        # A personal workspace left behind stays, inactive, without its owner (UNCONFIRMED).
+        for workspace in tenant["workspaces"].values():
+            if workspace["OwnerId"] == key:
+                workspace["IsActive"] = False
+        return Response(204)
+
+    def _orchestrator_convert(self, request, tenant, _entity, key, _action, _token):
+        workspace = tenant["workspaces"].get(key)
+        if workspace is None:
+            return orchestrator_error(404, "Personal workspace does not exist.", 1002)
+        if self.settings["convert_to_folder"] == "refused":
+            return orchestrator_error(403, "OAuth authentication is not supported for this request.")
+        try:
+            body = request.json()
+        except ValueError:
+            body = None
+        name = body.get("folderName") if isinstance(body, dict) else None
+        if not isinstance(name, str) or not name.strip():
+            return orchestrator_error(400, "The folder name is required.")
+        taken = [folder for folder in tenant["folders"].values() if folder["DisplayName"].casefold() == name.casefold()]
+        if taken:
+            return orchestrator_error(409, "A folder named '%s' already exists." % name)
+        # The workspace becomes a standard folder with its content; its id stays (UNCONFIRMED).
+        del tenant["workspaces"][key]
+        tenant["folders"][key] = {"Id": key, "Key": workspace["Key"], "DisplayName": name, "FullyQualifiedName": name,
+                                  "FolderType": "Standard", "converted_from": workspace["Name"],
+                                  "entities": workspace["entities"]}
+        return Response(204)
+
+    def _orchestrator_delete_folder(self, _request, tenant, _entity, key, _action, _token):
+        collection = tenant["workspaces"] if key in tenant["workspaces"] else tenant["folders"]
+        folder = collection.get(key)
+        if folder is None:
+            return orchestrator_error(404, "Folder does not exist.", 1002)
+        if folder["entities"]:
+            # The API definition: "Succeeds only if no entities or user associations exist in this folder".
+            return orchestrator_error(409, "The folder cannot be deleted: it contains %d entities." % folder["entities"])
+        del collection[key]
+        return Response(204)
+

@@ -53,6 +53,11 @@ options:
       - With the default value, when the token server answers C(invalid_scope) (the application is not
         granted all three), the token is asked for with C(PM.User), then C(PM.User.Read PM.User.Write)
         (and, for the info module, C(PM.User.Read)), and a warning names the scope that was used.
+      - With O(identity.lifecycle.uipath_user#module:tenants) (and O(identity.lifecycle.uipath_user#module:state=absent)),
+        the default also asks for the Orchestrator API Access scopes
+        C(OR.Users OR.Users.Read OR.Users.Write OR.Folders OR.Folders.Read OR.Folders.Write); after C(invalid_scope)
+        it tries C(PM.User OR.Users OR.Folders), then the C(.Read) and C(.Write) scopes of each (and, in check mode,
+        C(PM.User.Read OR.Users.Read OR.Folders.Read)).
       - Any other value is sent as given; C(invalid_scope) then fails the task.
       - If not set, the environment variable E(UIPATH_SCOPE) is used.
     type: str

@@ -11,6 +11,10 @@ task, renewed before it expires and once after a 401) or a given bearer token su
 access token. The identity server allows only 300 GETs and 160 PUTs/DELETEs per 5 minutes per
 organization, so users are found by paging the organization's user list (1000 a page) instead of
 one GET each, and several users are deleted with the bulk `DELETE /api/User`.
+
+With `tenants`, the leaver's Orchestrator user in each tenant (`{base_url}/{organization}/{tenant}/orchestrator_`)
+is removed before the organization user (`TenantSweep`): found, and its robots checked, with reads only before
+any change; its personal workspace converted to a folder (or deleted) first.
 """
 
 from __future__ import annotations
@@ -25,8 +29,10 @@ import time
 import unicodedata
 from urllib.parse import unquote, urlsplit
 
+from ._batch import RateLimiter
 from ._http import (
     AuthenticationError,
+    HttpTransport,
     InputError,
     NotFoundError,
     ProviderError,
@@ -36,7 +42,17 @@ from ._http import (
     response_json,
     status_error,
 )
-from ._lifecycle import UserDirectory, confirm_gone, env, fail_unfinished, record_request_id
+from ._lifecycle import (
+    Step,
+    UserDirectory,
+    checked_identifier,
+    confirm_gone,
+    env,
+    fail_unfinished,
+    follow_up_item,
+    leftover_item,
+    record_request_id,
+)
 from ._names import lookalike_key, shown, upper_invariant
 
 PROVIDER = "UiPath Identity"
@@ -82,6 +98,42 @@ HINT_401 = ("the token was refused: check client_id and client_secret, or that a
 HINT_403 = ("the credentials may not do this: an external application needs the PM.User scope (or PM.User.Read "
             "and PM.User.Write); a personal access token needs an organization administrator")
 URL_HINT = "check base_url and organization, or identity_url"
+
+# --- Orchestrator tenants (the sweep) ---
+ORCHESTRATOR = "UiPath Orchestrator"
+# The Orchestrator API Access scopes the sweep needs (the API definition's "OAuth required scopes"): users (find,
+# check robots, remove) and folders (personal workspaces). Asked for with the default scope only when tenants are
+# given; the smaller sets that are enough follow, as for the identity scopes.
+TENANT_SCOPES = "OR.Users OR.Users.Read OR.Users.Write OR.Folders OR.Folders.Read OR.Folders.Write"
+TENANT_SCOPE_FALLBACKS = ("PM.User OR.Users OR.Folders",
+                          "PM.User.Read PM.User.Write OR.Users.Read OR.Users.Write OR.Folders.Read OR.Folders.Write")
+TENANT_READ_SCOPE_FALLBACK = "PM.User.Read OR.Users.Read OR.Folders.Read"
+TENANT_RESOURCES = ("OR.Users", "OR.Folders")
+WORKSPACE_MODES = ("convert", "delete")
+# Orchestrator user types that are people (UserType: User, Robot, DirectoryUser, DirectoryGroup, DirectoryRobot,
+# DirectoryExternalApplication; numbers in that order where an answer gives numbers).
+PERSON_TYPES = ("User", "DirectoryUser", 0, 2)
+# Users per filtered read: each brings up to two names, each name two comparisons; OData allows 100 expressions.
+SURVEY_CHUNK = 10
+# Orchestrator ids per Validate call and per filtered workspace read.
+ID_CHUNK = 40
+# Orchestrator's $top allows at most 1000.
+ORCHESTRATOR_PAGE = 1000
+# Folder names are kept short; the longest Orchestrator accepts is not documented.
+FOLDER_NAME_MAX = 100
+HINT_TENANT_AUTH = ("the token may not do this in the tenant: an external application needs the Orchestrator API "
+                    "Access application scopes OR.Users and OR.Folders (or OR.Users.Read, OR.Users.Write, "
+                    "OR.Folders.Read and OR.Folders.Write; the .Read ones alone in check mode) and, in the tenant, a "
+                    "role allowing Users View and Delete and Folders View, Edit and Delete; a personal access token "
+                    "needs the same scopes and a user with that role")
+HINT_TENANT_URL = ("check the tenant name (as in the URL {base_url}/{organization}/{tenant}/orchestrator_) and that "
+                   "Orchestrator is enabled in that tenant")
+HINT_CONVERT_AUTH = ("UiPath's published API definition marks ConvertToFolder as not supported with OAuth tokens; "
+                     "convert the workspace in Orchestrator (Tenant > Folders > Personal Workspaces > Convert to "
+                     "folder) and run the task again, or set personal_workspace: delete")
+NOTHING_REMOVED = "nothing was removed for this user, in any tenant or at the organization"
+# What a step returns when what it removes was already gone (someone else removed it): not done by this task.
+ALREADY_GONE = object()
 
 
 def is_guid(value):
@@ -195,6 +247,102 @@ def pages_left(total, listed):
     if not isinstance(total, int) or isinstance(total, bool):
         return None
     return int(math.ceil(max(0, total - listed) / float(PAGE_SIZE)))
+
+
+# --- Orchestrator: pure helpers -------------------------------------------------------------------
+
+def odata_literal(value):
+    """An OData literal: a string in single quotes with each quote doubled (`O'Brien` -> `'O''Brien'`), an
+    integer as it is. Anything else is refused: a filter built from it could mean something else."""
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise InputError("an OData filter value must be text or an integer, got %r" % (value,))
+    if isinstance(value, int):
+        return str(value)
+    return "'%s'" % value.replace("'", "''")
+
+
+def odata_any_equal(fields, values):
+    """A `$filter` true when any field equals any value: `UserName eq 'a' or EmailAddress eq 'a' or ...`."""
+    if not fields or not values:
+        raise InputError("an OData filter needs at least one field and one value")
+    return " or ".join("%s eq %s" % (field, odata_literal(value)) for value in values for field in fields)
+
+
+def orchestrator_id(value, what="Orchestrator user"):
+    """An Orchestrator key (int64); a clear error for anything else, so that no request addresses a guess."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, str) and value.strip().isdigit():
+            return int(value.strip())
+        raise ProviderError(ORCHESTRATOR, "answered a %s without a numeric Id (%r)" % (what, value))
+    return value
+
+
+def person_names(user):
+    """The names an organization user may have in a tenant: its user name and e-mail, each once."""
+    names = []
+    for field in ("userName", "email"):
+        value = user.get(field)
+        if isinstance(value, str) and value.strip() and name_key(value) not in [name_key(name) for name in names]:
+            names.append(value.strip())
+    return names
+
+
+def tenant_matches(users, names):
+    """The Orchestrator users that are people and whose `UserName` or `EmailAddress` equals one of the names
+    as the identity server compares names (upper-cased one character to one); each once. Orchestrator's own
+    filter may compare more loosely, so its answer is never taken as it is."""
+    wanted = set(name_key(name) for name in names)
+    found = []
+    for user in users:
+        if not isinstance(user, dict) or user.get("Type", "User") not in PERSON_TYPES:
+            continue
+        fields = [user.get(field) for field in ("UserName", "EmailAddress")]
+        if any(isinstance(value, str) and name_key(value) in wanted for value in fields):
+            if all(other.get("Id") != user.get("Id") for other in found):
+                found.append(user)
+    return found
+
+
+def busy_flags(body):
+    """{Orchestrator user id (str): whether its robots are busy} from the answer of
+    `Users/UiPath.Server.Configuration.OData.Validate(userIds=[...])`.
+
+    The API definition gives the answer as an OData value of a dictionary from id to boolean and says the call
+    "validates if the robots for the given users are busy"; that `true` means busy is inferred. `value` is read
+    as an object ({"11": true}) or as a list of {"Key": 11, "Value": true} pairs; anything else is an error."""
+    value = body.get("value") if isinstance(body, dict) else None
+    pairs = None
+    if isinstance(value, dict):
+        pairs = list(value.items())
+    elif isinstance(value, list) and all(isinstance(item, dict) and "Key" in item for item in value):
+        pairs = [(item["Key"], item.get("Value")) for item in value]
+    if pairs is None or any(not isinstance(flag, bool) for _key, flag in pairs):
+        raise ProviderError(ORCHESTRATOR, "the check of the users' robots (Validate) answered %s, not a map from "
+                            "user id to true or false" % json.dumps(body)[:200])
+    return dict((str(key).strip(), flag) for key, flag in pairs)
+
+
+def missing_tenant_scopes(scope, reads_only=False):
+    """The Orchestrator scopes a scope string lacks for the sweep: for users and for folders, the full scope,
+    or its .Read scope and (unless only reading) its .Write scope. An empty list when nothing is missing."""
+    granted = set((scope or "").split())
+    missing = []
+    for resource in TENANT_RESOURCES:
+        parts = [resource + ".Read"] + ([] if reads_only else [resource + ".Write"])
+        if resource not in granted and not all(part in granted for part in parts):
+            missing.append("%s (or %s)" % (resource, " and ".join(parts)))
+    return missing
+
+
+def converted_folder_name(workspace):
+    """The name of the folder a personal workspace becomes: its own name and id, so that it is unique and
+    says whose it was (`dana@example.com's workspace (620795)`)."""
+    workspace_id = workspace.get("Id")
+    name = workspace.get("Name") or ("%s's workspace" % workspace.get("OwnerName")
+                                     if workspace.get("OwnerName") else "personal workspace")
+    name = re.sub(r"[/\\]", "-", " ".join(str(name).split()))
+    suffix = " (%s)" % workspace_id
+    return name[:FOLDER_NAME_MAX - len(suffix)].rstrip() + suffix
 
 
 # --- errors -----------------------------------------------------------------------------------
@@ -312,6 +460,37 @@ def parse_error(response, user_route=False):
                         retry_after=retry_after)
 
 
+ITEM_ROUTE = re.compile(r"/odata/\w+\(\d+\)")
+
+
+def parse_orchestrator_error(response):
+    """The typed error of an Orchestrator answer, or None for a success.
+
+    Orchestrator answers `{"message", "errorCode", "traceId"}` (or an OData `{"error": {"code", "message"}}`).
+    A 404 is "this item is gone" only on a route that addresses one item (`Users(11)`, `Folders(5)`, ...): the
+    sweep reaches those only after the tenant answered its reads. On any other route it is a wrong tenant (or
+    Orchestrator not enabled there). 401 and 403 name the scopes and the tenant role the sweep needs.
+    """
+    status = response.status_code
+    body = response_json(response)
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        error = body["error"]
+        body = dict((key, value) for key, value in body.items() if key != "error")
+        body.update(message=error.get("message"), errorCode=error.get("code"))
+    message, code, request_id = error_details(body)
+    if not message and status == 401:
+        message = www_authenticate_text(response)
+    message = message or body_excerpt(response)
+    url = getattr(getattr(response, "request", None), "url", None) or ""
+    html = body is None and "html" in body_excerpt(response).lower()
+    not_found = status == 404 and ITEM_ROUTE.search(unquote(urlsplit(url).path)) is not None and not html
+    if status in (401, 403):
+        message += " (%s)" % HINT_TENANT_AUTH
+    elif status == 404 and not not_found:
+        message += " (%s)" % HINT_TENANT_URL
+    return status_error(ORCHESTRATOR, response, message, code=code, request_id=request_id, not_found=not_found)
+
+
 def parse_token_error(response):
     """The typed error of a refused token request (OAuth `error`), or None for a success."""
     status = response.status_code
@@ -427,6 +606,13 @@ class UiPathDirectory(UserDirectory):
             partition_global_id=dict(type="str", fallback=env("UIPATH_PARTITION_GLOBAL_ID")),
         )
 
+    @classmethod
+    def extra_user_options(cls):
+        return dict(
+            tenants=dict(type="list", elements="str"),
+            personal_workspace=dict(type="str", default="convert", choices=list(WORKSPACE_MODES)),
+        )
+
     def __init__(self, module):
         super().__init__(module)
         self.identity_url = None
@@ -441,6 +627,9 @@ class UiPathDirectory(UserDirectory):
         self.routes_proven = False
         # The organization's number of users when its list was last read.
         self._listed_total = None
+        # The tenants named by `tenants` (any state), and their sweep (state absent only).
+        self.tenants = []
+        self.sweep = None
 
     # --- set-up -------------------------------------------------------------------------------
     def validate(self):
@@ -473,6 +662,49 @@ class UiPathDirectory(UserDirectory):
         # The documentation shows Content-Type on every call, GETs included.
         self.make_transport(self._parse_error, auth=self.auth,
                             headers={"Accept": "application/json", "Content-Type": "application/json"})
+        self._validate_tenants()
+
+    def _validate_tenants(self):
+        """`tenants`: names, each once (tenant names in URLs ignore letter case); the sweep for state absent."""
+        params = self.module.params
+        for tenant in params.get("tenants") or []:
+            name = checked_identifier(tenant, "tenants")
+            encode_path_segment(name, option="tenants")
+            if name.lower() not in [known.lower() for known in self.tenants]:
+                self.tenants.append(name)
+        if not self.tenants:
+            return
+        if params["state"] == "enabled":
+            self.module.warn("tenants is not used with state enabled: the Orchestrator users in the tenants are "
+                             "neither looked for nor changed")
+            return
+        if params["state"] != "absent":
+            return  # disabled: the tenants are named in each user's manual_follow_up (plan_change)
+        if params["identity_url"]:
+            raise InputError("tenants needs base_url and organization instead of identity_url: a tenant's Orchestrator "
+                             "is at {base_url}/{organization}/{tenant}/orchestrator_, which identity_url does not tell")
+        identity_base(params["base_url"], params["organization"], None)  # the same checks of both options
+        scope = " ".join((params["scope"] or "").split())
+        if self.token_transport is not None and scope != DEFAULT_SCOPE:
+            missing = missing_tenant_scopes(scope, reads_only=self.check_mode)
+            if missing:
+                raise InputError("scope %r lacks %s, which tenants needs to find and remove the leaver's Orchestrator "
+                                 "users and personal workspaces; add them to scope and grant them to the external "
+                                 "application (Orchestrator API Access), or leave scope at its default"
+                                 % (scope, ", ".join(missing)))
+        self.sweep = TenantSweep(self, self.tenants, params["personal_workspace"])
+
+    def orchestrator_transport(self):
+        """A transport for the tenants' Orchestrator: the same token, its own errors, and its own pacing, since
+        the identity server's quotas do not count Orchestrator's requests."""
+        params = self.module.params
+        limiter = RateLimiter(rate=params["rate_limit"], burst=max(1, self.parallelism),
+                              adaptive=params["rate_limit"] is None)
+        return HttpTransport(
+            ORCHESTRATOR, parse_orchestrator_error, timeout=params["timeout"], retries=params["retries"],
+            validate_certs=params["validate_certs"], ca_path=params["ca_path"], pool_size=self.parallelism,
+            limiter=limiter, redactor=self.redact, auth=self.auth, headers={"Accept": "application/json"},
+            deadline=self.deadline, warn=self.module.warn)
 
     def validate_user_id(self, user_id):
         if not is_guid(str(user_id).strip()):
@@ -493,10 +725,14 @@ class UiPathDirectory(UserDirectory):
         return path.startswith(base) and is_guid(path[len(base):])
 
     def _scopes_to_try(self):
-        """The scope as given; for the default scope, also the smaller sets that are enough."""
+        """The scope as given; for the default scope, also the smaller sets that are enough (with the
+        Orchestrator scopes when tenants are swept)."""
         scope = " ".join(self.module.params["scope"].split())
         if self._scope or scope != DEFAULT_SCOPE:
             return [self._scope or scope]
+        if self.sweep is not None:
+            return ([scope + " " + TENANT_SCOPES] + list(TENANT_SCOPE_FALLBACKS)
+                    + ([TENANT_READ_SCOPE_FALLBACK] if self.check_mode else []))
         # The info module has no state: reading is all it needs.
         reads_only = "state" not in self.module.params
         return [scope] + list(SCOPE_FALLBACKS) + ([READ_SCOPE_FALLBACK] if reads_only else [])
@@ -582,6 +818,8 @@ class UiPathDirectory(UserDirectory):
         super().close()
         if self.token_transport is not None:
             self.token_transport.session.close()
+        if self.sweep is not None:
+            self.sweep.transport.session.close()
 
     # --- reads --------------------------------------------------------------------------------
     def _json(self, response, method, url):
@@ -656,6 +894,36 @@ class UiPathDirectory(UserDirectory):
         return self._json(self.transport.request("GET", url), "GET", url)
 
     def lookup_ids(self, user_ids):
+        """The users by id; with the tenant sweep, also what each found user has in the tenants (reads)."""
+        found = self._lookup_ids_in_organization(user_ids)
+        self._survey_tenants(found.values(), ())
+        return found
+
+    def lookup_names(self, user_names):
+        """The users by name; with the tenant sweep, also what each found user, and each name that matches
+        nobody in the organization, has in the tenants (reads)."""
+        found = self._lookup_names_in_organization(user_names)
+        absent = [name for name in user_names if found.get(name) == []]
+        self._survey_tenants([users[0] for users in found.values() if isinstance(users, list) and len(users) == 1],
+                             absent)
+        return found
+
+    def _survey_tenants(self, users, absent_names):
+        if self.sweep is None:
+            return
+        people = {}
+        for user in users:
+            if isinstance(user, dict):
+                people[self._person_key(user)] = person_names(user)
+        for name in absent_names:
+            people["name:" + name] = [name]
+        self.sweep.survey(people)
+
+    @staticmethod
+    def _person_key(user):
+        return "id:%s" % str(user.get("id")).lower()
+
+    def _lookup_ids_in_organization(self, user_ids):
         """One GET for one id; for several, the user list: its first page, then whichever needs fewer
         requests, the remaining pages or one GET per id still missing."""
         if len(set(str(user_id).lower() for user_id in user_ids)) < 2 or not self.partition_global_id:
@@ -675,7 +943,7 @@ class UiPathDirectory(UserDirectory):
             return dict((user_id, exc) for user_id in user_ids)
         return dict((user_id, found.get(str(user_id).strip().lower())) for user_id in user_ids)
 
-    def lookup_names(self, user_names):
+    def _lookup_names_in_organization(self, user_names):
         """All names from one read of the user list, matched as UiPath compares them (see users_by_name).
 
         `searchTerm` is never used: its matching rules are not documented, so only the full list
@@ -688,7 +956,7 @@ class UiPathDirectory(UserDirectory):
         return users_by_name(everyone, user_names)
 
     def find_users(self, user_name):
-        found = self.lookup_names([user_name])[user_name]
+        found = self._lookup_names_in_organization([user_name])[user_name]
         if isinstance(found, Exception):
             raise found
         return found
@@ -717,6 +985,7 @@ class UiPathDirectory(UserDirectory):
             "display_name": user.get("displayName"),
             "type": kind,
             "state": "enabled" if self.is_enabled(user) else "disabled",
+            "tenants": self.sweep.describe(self._person_key(user)) if self.sweep is not None else None,
         }
 
     # --- changes ------------------------------------------------------------------------------
@@ -742,16 +1011,70 @@ class UiPathDirectory(UserDirectory):
     def delete_user(self, user):
         return self._change("DELETE", self._user_url(user["id"]))
 
+    def plan_change(self, entry, role):
+        steps = super().plan_change(entry, role)
+        if role == "disabled" and self.tenants:
+            entry.follow_up.append(follow_up_item(
+                "Orchestrator users", "not touched: a disabled organization user cannot sign in, but its Orchestrator "
+                "users in these tenants keep their roles, robots (with any unattended credentials) and personal "
+                "workspaces; they are removed, each workspace kept as a folder, when the user is offboarded with "
+                "state absent", where=tenants_text(self.tenants)))
+        return steps
+
+    def plan_delete(self, entry):
+        """With the tenant sweep, the leaver's Orchestrator users (each after its personal workspace) go first,
+        then the organization user; a tenant that cannot be read, an ambiguous name or busy robots fail the user
+        before anything is removed anywhere."""
+        steps = []
+        if self.sweep is not None:
+            steps = self.sweep.plan(self._person_key(entry.user), self.user_name_of(entry.user))
+        steps.extend(super().plan_delete(entry))
+        if self.check_mode:
+            entry.follow_up.append(self.tokens_follow_up())
+        return steps
+
+    def plan_absent(self, entry):
+        """A leaver already absent from the organization may still have Orchestrator users: those found by the
+        requested name are removed; a user given by id cannot be looked for by name, which is said."""
+        if self.sweep is None:
+            return []
+        if entry.by == "id":
+            entry.follow_up.append(follow_up_item(
+                "Orchestrator users", "not looked for: the organization user %s no longer exists, and Orchestrator "
+                "users are found by user name or e-mail, which this task does not know for it; look for the leaver "
+                "under Tenant > Manage Access > Users in each tenant, or run the task again with user_name"
+                % entry.key, where=tenants_text(self.tenants)))
+            return []
+        steps = self.sweep.plan("name:" + entry.key, entry.key)
+        if steps:
+            entry.msg = ("already absent; its Orchestrator users would be removed" if self.check_mode
+                         else "already absent; its Orchestrator users were removed")
+        return steps
+
+    def tokens_follow_up(self):
+        return follow_up_item(
+            "personal access tokens", "UiPath documents revoking a user's personal access tokens in the admin UI "
+            "only: Admin > External Applications > Personal Access Token lists every token of the organization with "
+            "its owner; revoke the leaver's there (only local users have them; whether deleting the user ends them "
+            "is not confirmed)", where="organization %s" % (self.module.params["organization"] or self.identity_url))
+
     def set_enabled(self, user, enabled):
         """PUT with `isActive` alone: every other attribute stays as it is."""
         return self._change("PUT", self._user_url(user["id"]), json={"isActive": bool(enabled)})
 
     def apply(self, entries):
-        """Several deletions go to the bulk `DELETE /api/User`, BULK_DELETE_SIZE users a call."""
-        if self.module.params["state"] != "absent" or len(entries) < 2 or not self.partition_global_id:
+        """The tenant sweep first (users whose sweep fails keep their organization user); then several deletions
+        go to the bulk `DELETE /api/User`, BULK_DELETE_SIZE users a call."""
+        absent = self.module.params["state"] == "absent"
+        if absent and self.sweep is not None:
+            entries = self.sweep.apply(entries)
+        if not absent or len(entries) < 2 or not self.partition_global_id:
             super().apply(entries)
-            return
-        fail_unfinished(self.run(chunked(entries, BULK_DELETE_SIZE), self._delete_together))
+        else:
+            fail_unfinished(self.run(chunked(entries, BULK_DELETE_SIZE), self._delete_together))
+        for entry in entries if absent else ():
+            if not entry.failed:
+                entry.follow_up.append(self.tokens_follow_up())
 
     def _delete_together(self, entries, settled=False):
         """One bulk delete; when it is refused, split in halves until each user has its own answer.
@@ -846,3 +1169,242 @@ class UiPathDirectory(UserDirectory):
 
 def index_by_id(users):
     return dict((str(user.get("id")).lower(), user) for user in users if isinstance(user, dict))
+
+
+def tenants_text(tenants):
+    return ", ".join("tenant %s" % tenant for tenant in tenants)
+
+
+def retold(error, message):
+    """`error` with another message, and everything else it knew (status, code, request id, lost answer)."""
+    copy = error.__class__(error.provider, message, status=error.status, code=error.code, request_id=error.request_id,
+                           retryable=error.retryable, retry_after=error.retry_after, method=error.method, url=error.url)
+    copy.lost_answer = error.lost_answer
+    return copy
+
+
+# --- Orchestrator tenants ---------------------------------------------------------------------
+
+class TenantSweep:
+    """The leaver's Orchestrator users in the named tenants, removed before the organization user.
+
+    `survey` reads, for every person of the task and every tenant (tenants concurrently): the Orchestrator users
+    named like the person (`GET /odata/Users?$filter=UserName eq ... or EmailAddress eq ...`, matched again
+    here), whether their robots are busy (`Users/...Validate(userIds=[...])`) and their personal workspaces
+    (`GET /odata/PersonalWorkspaces?$filter=OwnerId eq ...`). `plan` turns that into steps, or fails the person
+    before any change anywhere. `apply` runs each person's tenant steps in order; a person whose step fails
+    keeps everything after it, the organization user included.
+    """
+
+    def __init__(self, directory, tenants, workspace_mode):
+        self.directory = directory
+        self.tenants = list(tenants)
+        self.workspace_mode = workspace_mode
+        params = directory.module.params
+        host = params["base_url"].strip().rstrip("/")
+        organization = encode_path_segment(params["organization"].strip(), option="organization")
+        self.bases = dict((tenant, "%s/%s/%s/orchestrator_" % (host, organization,
+                                                               encode_path_segment(tenant, option="tenants")))
+                          for tenant in self.tenants)
+        self.transport = directory.orchestrator_transport()
+        # {tenant: {"users": {person key: [Orchestrator users]}, "busy": {id: bool}, "workspaces": {id: [...]}}
+        # or the ProviderError that kept the tenant from being read}
+        self.findings = {}
+
+    # --- reads ----------------------------------------------------------------------------------
+    def survey(self, people):
+        """`people`: {person key: [names]}. Reads only."""
+        if not people:
+            return
+        outcomes = self.directory.run(self.tenants, lambda tenant: self._survey_tenant(tenant, people))
+        for outcome in outcomes:
+            self.findings[outcome.item] = outcome.error if outcome.error is not None else outcome.value
+
+    def _survey_tenant(self, tenant, people):
+        found = {}
+        for chunk in chunked(people.items(), SURVEY_CHUNK):
+            names = []
+            for _key, wanted in chunk:
+                names.extend(name for name in wanted if name not in names)
+            listed = self._read_all(tenant, "Users", odata_any_equal(("UserName", "EmailAddress"), names))
+            for key, wanted in chunk:
+                found[key] = tenant_matches(listed, wanted)
+        ids = sorted(set(orchestrator_id(user.get("Id")) for users in found.values() for user in users))
+        busy, workspaces = {}, {}
+        for chunk in chunked(ids, ID_CHUNK):
+            busy.update(self._busy(tenant, chunk))
+            for workspace in self._read_all(tenant, "PersonalWorkspaces", odata_any_equal(("OwnerId",), chunk)):
+                owner = orchestrator_id(workspace.get("OwnerId"), "personal workspace owner")
+                workspaces.setdefault(str(owner), []).append(workspace)
+        return {"users": found, "busy": busy, "workspaces": workspaces}
+
+    def _json(self, response, url):
+        body = response_json(response)
+        if not isinstance(body, dict):
+            raise ProviderError(ORCHESTRATOR, "answered %s where a JSON object was expected (%s)"
+                                % (body_excerpt(response) if body is None else "JSON that is not an object",
+                                   HINT_TENANT_URL), status=response.status_code, method="GET", url=url)
+        return body
+
+    def _read_all(self, tenant, entity, odata_filter):
+        """Every item of an OData collection matching the filter, page by page."""
+        url = "%s/odata/%s" % (self.bases[tenant], entity)
+        items = []
+        while True:
+            response = self.transport.request("GET", url, params={
+                "$filter": odata_filter, "$top": ORCHESTRATOR_PAGE, "$skip": len(items), "$count": "true"})
+            body = self._json(response, url)
+            page = body.get("value")
+            if not isinstance(page, list):
+                raise ProviderError(ORCHESTRATOR, "the %s list has no value array (%s)" % (entity, HINT_TENANT_URL),
+                                    status=response.status_code, method="GET", url=url)
+            items.extend(page)
+            total = body.get("@odata.count")
+            counted = isinstance(total, int) and not isinstance(total, bool)
+            if not page or (counted and len(items) >= total) or (not counted and len(page) < ORCHESTRATOR_PAGE):
+                return items
+
+    def _busy(self, tenant, ids):
+        url = "%s/odata/Users/UiPath.Server.Configuration.OData.Validate(userIds=[%s])" % (
+            self.bases[tenant], ",".join(str(one) for one in ids))
+        flags = busy_flags(self._json(self.transport.request("GET", url), url))
+        return flags
+
+    def describe(self, key):
+        """What a person has in each tenant, for diff mode: {tenant: {orchestrator_user, personal_workspaces}}."""
+        described = {}
+        for tenant in self.tenants:
+            finding = self.findings.get(tenant)
+            if not isinstance(finding, dict):
+                continue
+            for user in finding["users"].get(key, []):
+                workspaces = finding["workspaces"].get(str(user.get("Id")), [])
+                described[tenant] = {"orchestrator_user": "%s (%s)" % (user.get("UserName"), user.get("Id")),
+                                     "personal_workspaces": ["%s (%s)" % (one.get("Name"), one.get("Id"))
+                                                             for one in workspaces]}
+        return described or None
+
+    # --- plan -----------------------------------------------------------------------------------
+    def plan(self, key, who):
+        """The tenant steps of one person, tenant by tenant: each personal workspace, then the Orchestrator user.
+        Raises a ProviderError, before any change anywhere, for a tenant that could not be read, a name that
+        matches several Orchestrator users, or robots that are busy (or whose state was not reported)."""
+        steps = []
+        for tenant in self.tenants:
+            finding = self.findings.get(tenant)
+            if isinstance(finding, Exception):
+                if not isinstance(finding, ProviderError):
+                    finding = ProviderError(ORCHESTRATOR, str(finding))
+                raise retold(finding, "tenant %s could not be read: %s; %s" % (tenant, finding.message, NOTHING_REMOVED))
+            if finding is None:
+                raise ProviderError(ORCHESTRATOR, "tenant %s was not read for %s; %s" % (tenant, who, NOTHING_REMOVED))
+            matches = finding["users"].get(key, [])
+            if len(matches) > 1:
+                raise ProviderError(ORCHESTRATOR, "%s matches %d Orchestrator users in tenant %s (%s): which one is the "
+                                    "leaver's would be a guess, so %s; remove the right one by hand, or give each its "
+                                    "own user name and e-mail" % (shown(who), len(matches), tenant, ", ".join(
+                                        "%s %s" % (user.get("Id"), shown(user.get("UserName"))) for user in matches),
+                                        NOTHING_REMOVED))
+            if not matches:
+                continue
+            user = matches[0]
+            user_id = orchestrator_id(user.get("Id"))
+            busy = finding["busy"].get(str(user_id))
+            if busy is not False:
+                raise ProviderError(ORCHESTRATOR, "Orchestrator user %s (%s) in tenant %s %s: %s; let the user's "
+                                    "running jobs finish or stop them in Orchestrator, then run the task again"
+                                    % (shown(user.get("UserName")), user_id, tenant,
+                                       "has busy robots" if busy else
+                                       "was not reported by the check of its robots (Validate), so whether they are "
+                                       "busy is not known", NOTHING_REMOVED))
+            for workspace in finding["workspaces"].get(str(user_id), []):
+                steps.append(self._workspace_step(tenant, workspace))
+            steps.append(self._user_step(tenant, user, user_id))
+        return steps
+
+    def _step(self, tenant, description, call, leftover):
+        step = Step(description, call, leftover=leftover)
+        step.tenant = tenant
+        return step
+
+    def _workspace_step(self, tenant, workspace):
+        workspace_id = orchestrator_id(workspace.get("Id"), "personal workspace")
+        name = workspace.get("Name")
+        where = "tenant %s" % tenant
+        if self.workspace_mode == "delete":
+            return self._step(tenant, "deleted personal workspace %s (%s) in tenant %s"
+                              % (json.dumps(name), workspace_id, tenant),
+                              lambda: self._delete_workspace(tenant, workspace_id),
+                              leftover_item("personal workspace", "deleted", id=str(workspace_id), name=name,
+                                            where=where))
+        folder = converted_folder_name(workspace)
+        return self._step(tenant, "converted personal workspace %s (%s) to the folder %s in tenant %s"
+                          % (json.dumps(name), workspace_id, json.dumps(folder), tenant),
+                          lambda: self._convert_workspace(tenant, workspace_id, folder),
+                          leftover_item("personal workspace", "converted to a folder", id=str(workspace_id),
+                                        name=name, where=where))
+
+    def _user_step(self, tenant, user, user_id):
+        name = user.get("UserName") or user.get("EmailAddress")
+        return self._step(tenant, "removed Orchestrator user %s (%s) from tenant %s" % (json.dumps(name), user_id, tenant),
+                          lambda: self._remove_user(tenant, user_id),
+                          leftover_item("Orchestrator user", "removed", id=str(user_id), name=name,
+                                        where="tenant %s" % tenant))
+
+    # --- changes --------------------------------------------------------------------------------
+    def _convert_workspace(self, tenant, workspace_id, folder):
+        url = "%s/odata/PersonalWorkspaces(%d)/UiPath.Server.Configuration.OData.ConvertToFolder" % (
+            self.bases[tenant], workspace_id)
+        try:
+            # The body (a folder name) is inferred from the API definition's request model.
+            response = self.transport.request("POST", url, json={"folderName": folder})
+        except NotFoundError as exc:
+            if exc.lost_answer:
+                return exc.lost_answer.get("request_id")  # the first attempt converted it
+            raise retold(exc, "%s; the personal workspace is no longer there, so whether its automations were kept "
+                         "is not known: run the task again, which reads the workspaces again" % exc.message)
+        except AuthenticationError as exc:
+            raise retold(exc, "%s; %s" % (exc.message, HINT_CONVERT_AUTH))
+        return trace_id(response_json(response))
+
+    def _delete_workspace(self, tenant, workspace_id):
+        return self._delete(tenant, "%s/odata/Folders(%d)" % (self.bases[tenant], workspace_id))
+
+    def _remove_user(self, tenant, user_id):
+        return self._delete(tenant, "%s/odata/Users(%d)" % (self.bases[tenant], user_id))
+
+    def _delete(self, tenant, url):
+        try:
+            response = self.transport.request("DELETE", url)
+        except NotFoundError as exc:
+            # Gone: by the first attempt of this request when its answer was lost, else by someone else.
+            return exc.lost_answer.get("request_id") if exc.lost_answer else ALREADY_GONE
+        return trace_id(response_json(response))
+
+    def apply(self, entries):
+        """Run every entry's tenant steps; return the entries whose organization user is to be deleted now."""
+        fail_unfinished(self.directory.run(entries, self._run_steps))
+        remaining = []
+        for entry in entries:
+            if entry.failed or not entry.found:
+                continue  # failed, or already absent from the organization (only its tenants were swept)
+            entry.steps = [step for step in entry.steps if getattr(step, "tenant", None) is None]
+            remaining.append(entry)
+        return remaining
+
+    def _run_steps(self, entry):
+        tenant_steps = [step for step in entry.steps if getattr(step, "tenant", None) is not None]
+        for index, step in enumerate(tenant_steps):
+            try:
+                outcome = step.call()
+            except ProviderError as exc:
+                done = [one.description for one in tenant_steps[:index]]
+                left = [one.description for one in tenant_steps[index:]]
+                organization = ("the organization user was kept (not deleted), so the task can run again once "
+                                "this is fixed" if entry.found else "the organization user was already absent")
+                entry.fail(retold(exc, "tenant %s: %s. Done for this user before: %s. Not done: %s; %s"
+                                  % (step.tenant, exc.message, "; ".join(done) or "nothing", "; ".join(left),
+                                     organization)))
+                return
+            if outcome is not ALREADY_GONE:
+                entry.done(step, outcome)

@@ -30,6 +30,52 @@ description:
     matches nobody so, but looks like a user's name (equal under full case folding or Unicode compatibility,
     such as C(strasse) for C(straße) or a Kelvin sign for C(K)), fails for that user naming the look-alike,
     instead of being reported as already absent.
+  - With O(tenants) and O(state=absent), the leaver's Orchestrator user in each tenant is removed before the
+    organization user; see O(tenants). Each removed user's result lists in RV(users[].leftover) what was removed
+    beyond the organization user, and in RV(users[].manual_follow_up) what no API call of this module removes
+    (personal access tokens, and with O(state=disabled) the tenant users left as they are).
+options:
+  tenants:
+    description:
+      - Names of Orchestrator tenants of the organization (as in the URL C({base_url}/{organization}/{tenant})).
+        With O(state=absent), in each tenant the leaver's Orchestrator user (found by the organization user's
+        user name or e-mail, with C(GET /odata/Users) and an exact C($filter), matched again here as the identity
+        server compares names) is removed with C(DELETE /odata/Users({key})) before the organization user is
+        deleted, after its personal workspace is handled (O(personal_workspace)).
+      - Before any change anywhere, every tenant is read for every user of the task, and each found user's robots
+        are checked with C(GET /odata/Users/UiPath.Server.Configuration.OData.Validate(userIds=[...])). A tenant
+        that cannot be read (unknown tenant, missing scopes or role), a name that matches several Orchestrator
+        users, or robots that are busy fail that user with nothing removed anywhere.
+      - If a tenant step fails, the user fails naming the tenant, what was done and what is left, and the
+        organization user is not deleted; running the task again continues.
+      - A user already absent from the organization but given by O(user_name) is still looked for in the tenants,
+        and what is found is removed (message C(already absent; its Orchestrator users were removed)). A user
+        given by O(user_id) that no longer exists cannot be looked for by name; its RV(users[].manual_follow_up)
+        says so.
+      - With O(state=disabled), nothing is read or changed in the tenants; each user's
+        RV(users[].manual_follow_up) says that the tenant users were not touched. With O(state=enabled), it is
+        not used (a warning says so).
+      - Needs O(base_url) and O(organization) (not O(identity_url)), and a token with the Orchestrator API Access
+        scopes C(OR.Users) and C(OR.Folders), or C(OR.Users.Read), C(OR.Users.Write), C(OR.Folders.Read) and
+        C(OR.Folders.Write) (only the C(.Read) ones in check mode). With the default O(scope), these are asked for
+        as well. An explicit O(scope) that lacks them fails before any request.
+      - Not set (the default), or an empty list, no tenant is read or changed.
+    type: list
+    elements: str
+  personal_workspace:
+    description:
+      - What happens to the personal workspace of each Orchestrator user removed through O(tenants), before the
+        user is removed.
+      - V(convert) turns it into a standard folder named after it (C(<workspace name> (<id>))), with
+        C(POST /odata/PersonalWorkspaces({key})/UiPath.Server.Configuration.OData.ConvertToFolder), so that no
+        automation is lost. UiPath's published API definition marks this call as not supported with OAuth tokens;
+        if Orchestrator refuses it, the user fails at that tenant with what to do (convert it in Orchestrator, or
+        use V(delete)), and nothing after it is removed.
+      - V(delete) deletes the workspace with C(DELETE /odata/Folders({key})); Orchestrator refuses to delete a
+        folder that still holds entities, and the user then fails the same way.
+    type: str
+    choices: [convert, delete]
+    default: convert
 author:
   - identity.lifecycle contributors (@identity-lifecycle)
 extends_documentation_fragment:
@@ -57,6 +103,18 @@ EXAMPLES = r"""
     state: disabled
   delegate_to: localhost
   # connection and credentials from UIPATH_URL, UIPATH_ORGANIZATION, UIPATH_CLIENT_ID, UIPATH_CLIENT_SECRET
+
+- name: Offboard leavers from the organization and from two Orchestrator tenants, keeping their workspaces
+  identity.lifecycle.uipath_user:
+    organization: acme
+    user_name: "{{ leavers }}"
+    state: absent
+    tenants:
+      - DefaultTenant
+      - Production
+    personal_workspace: convert
+  delegate_to: localhost
+  register: offboarding
 
 - name: Standalone Orchestrator with a personal access token, in check mode
   identity.lifecycle.uipath_user:
@@ -108,6 +166,59 @@ users:
       description: What happened, in a few words.
       type: str
       sample: already absent
+    leftover:
+      description:
+        - What was removed beyond the organization user (in check mode, what would be), one item per step, in
+          order. Empty without O(tenants).
+      type: list
+      elements: dict
+      returned: always
+      contains:
+        kind:
+          description: What it is, V(Orchestrator user) or V(personal workspace).
+          type: str
+        id:
+          description: Its Orchestrator id.
+          type: str
+        name:
+          description: The Orchestrator user's user name, or the workspace's name.
+          type: str
+        where:
+          description: The tenant, as C(tenant <name>).
+          type: str
+        done:
+          description: V(removed), V(converted to a folder) or V(deleted).
+          type: str
+      sample:
+        - kind: personal workspace
+          id: "620795"
+          name: dana.lee@example.com's workspace
+          where: tenant DefaultTenant
+          done: converted to a folder
+        - kind: Orchestrator user
+          id: "1475514"
+          name: dana.lee@example.com
+          where: tenant DefaultTenant
+          done: removed
+    manual_follow_up:
+      description:
+        - What this task found and no API call of it removes, for a person to act on. For a deleted user (or, in
+          check mode, a user who would be deleted), its personal access tokens; with O(state=disabled) and
+          O(tenants), the Orchestrator users left in the tenants; for a user given by id that no longer exists,
+          that its Orchestrator users were not looked for.
+      type: list
+      elements: dict
+      returned: always
+      contains:
+        kind:
+          description: What it is about, such as V(personal access tokens) or V(Orchestrator users).
+          type: str
+        where:
+          description: The organization or tenants it concerns.
+          type: str
+        detail:
+          description: What remains and what to do.
+          type: str
     request_ids:
       description: The C(traceId) values UiPath gave for the changing calls, when it gave any.
       type: list

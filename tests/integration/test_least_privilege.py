@@ -128,8 +128,11 @@ def uipath_applications():
     with open(os.path.join(FILES, "uipath-external-application.yml"), encoding="utf-8") as handle:
         applications = yaml.safe_load(handle)["applications"]
     for application in applications:
-        assert application["type"] == "confidential" and list(application["application_scopes"]) == ["Platform Management"]
-        assert application["scope"].split() == application["application_scopes"]["Platform Management"]
+        resources = application["application_scopes"]
+        assert application["type"] == "confidential" and list(resources)[0] == "Platform Management"
+        # The tenant sweep's applications add Orchestrator's scopes (tested in test_uipath_tenants.py).
+        assert set(resources) <= {"Platform Management", "Orchestrator API Access"}
+        assert application["scope"].split() == [scope for scopes in resources.values() for scope in scopes]
     return dict((application["name"], application) for application in applications)
 
 

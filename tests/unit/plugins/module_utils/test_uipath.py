@@ -929,3 +929,105 @@ def test_only_the_documented_quotas_cap_the_pace_by_default():
     assert started[-1] - started[0] < 0.5
     explicit = _uipath.UiPathDirectory(StandInModule(state="absent", rate_limit=4.0)).limiter
     assert explicit.rate == 4.0 and not explicit.adaptive
+
+
+# --- Orchestrator tenants: the pure parts -----------------------------------------------------------
+
+def test_odata_literals_double_quotes_and_refuse_what_is_not_text_or_an_integer():
+    assert _uipath.odata_literal("o'brien@example.com") == "'o''brien@example.com'"
+    assert _uipath.odata_literal("''") == "''''''"
+    assert _uipath.odata_literal("a or UserName eq 'b'") == "'a or UserName eq ''b'''"
+    assert _uipath.odata_literal(620795) == "620795"
+    for value in (True, None, 1.5, b"x"):
+        with pytest.raises(InputError):
+            _uipath.odata_literal(value)
+    assert _uipath.odata_any_equal(("UserName", "EmailAddress"), ["a'b", "c"]) == (
+        "UserName eq 'a''b' or EmailAddress eq 'a''b' or UserName eq 'c' or EmailAddress eq 'c'")
+    assert _uipath.odata_any_equal(("OwnerId",), [11, 12]) == "OwnerId eq 11 or OwnerId eq 12"
+    with pytest.raises(InputError):
+        _uipath.odata_any_equal(("OwnerId",), [])
+
+
+@pytest.mark.parametrize("names", [
+    ["dana.lee@example.com"], ["o'brien@example.com", "''"], ["a or UserName eq 'x'", "ÉLODIE@example.com"],
+    ["名前@example.com", "tab\u00a0space", ")(", "x'y'z"]])
+def test_the_simulator_reads_the_filter_the_client_writes_as_the_same_values(names):
+    # The simulator's parser is independent of the client's writer: each value must come back whole.
+    from simulators.uipath import parse_filter
+
+    text = _uipath.odata_any_equal(("UserName", "EmailAddress"), names)
+    assert parse_filter(text) == [(field, name) for name in names for field in ("UserName", "EmailAddress")]
+    assert parse_filter("(%s)" % _uipath.odata_any_equal(("OwnerId",), [3, 4])) == [("OwnerId", 3), ("OwnerId", 4)]
+
+
+def test_tenant_users_match_exactly_as_names_compare_and_only_people():
+    users = [
+        {"Id": 1, "UserName": "DANA.LEE@example.com", "EmailAddress": None, "Type": "DirectoryUser"},
+        {"Id": 2, "UserName": "dana", "EmailAddress": "dana.lee@example.com", "Type": "User"},
+        {"Id": 3, "UserName": "dana.lee@example.com", "Type": "Robot"},
+        {"Id": 4, "UserName": "dana.lee@example.co", "Type": "User"},
+        {"Id": 5, "UserName": "dana.le\u00e9@example.com", "Type": "User"},
+        {"Id": 1, "UserName": "dana.lee@example.com", "Type": "User"},  # the same user twice in a page
+        {"Id": 6, "UserName": "dana.lee@example.com", "Type": 2},
+        "not a user",
+    ]
+    assert [user["Id"] for user in _uipath.tenant_matches(users, ["dana.lee@example.com"])] == [1, 2, 6]
+    assert _uipath.tenant_matches(users, ["nobody@example.com"]) == []
+    assert _uipath.person_names({"userName": "Dana.Lee@example.com", "email": "dana.lee@example.com"}) == [
+        "Dana.Lee@example.com"]
+    assert _uipath.person_names({"userName": "dana", "email": "dana.lee@example.com"}) == ["dana", "dana.lee@example.com"]
+    assert _uipath.person_names({"userName": None, "email": " x@example.com "}) == ["x@example.com"]
+
+
+def test_busy_flags_read_either_dictionary_form_and_refuse_anything_else():
+    assert _uipath.busy_flags({"value": {"11": True, "12": False}}) == {"11": True, "12": False}
+    assert _uipath.busy_flags({"value": [{"Key": 11, "Value": True}, {"Key": 12, "Value": False}]}) == {
+        "11": True, "12": False}
+    for body in ({"value": {"11": "true"}}, {"value": [11]}, {"value": None}, [], {"value": [{"Key": 1}]}):
+        with pytest.raises(ProviderError) as raised:
+            _uipath.busy_flags(body)
+        assert "not a map from user id to true or false" in raised.value.message
+
+
+def test_missing_tenant_scopes_accept_the_full_or_the_read_and_write_scopes():
+    assert _uipath.missing_tenant_scopes(_uipath.DEFAULT_SCOPE + " " + _uipath.TENANT_SCOPES) == []
+    assert _uipath.missing_tenant_scopes("PM.User OR.Users OR.Folders") == []
+    assert _uipath.missing_tenant_scopes("OR.Users.Read OR.Users.Write OR.Folders.Read OR.Folders.Write") == []
+    assert _uipath.missing_tenant_scopes("OR.Users.Read OR.Folders.Read", reads_only=True) == []
+    assert _uipath.missing_tenant_scopes("OR.Users.Read OR.Folders.Read") == [
+        "OR.Users (or OR.Users.Read and OR.Users.Write)", "OR.Folders (or OR.Folders.Read and OR.Folders.Write)"]
+    assert _uipath.missing_tenant_scopes("PM.User OR.Users", reads_only=True) == ["OR.Folders (or OR.Folders.Read)"]
+    assert _uipath.missing_tenant_scopes("") == _uipath.missing_tenant_scopes("PM.User")
+
+
+def test_converted_folder_names_say_whose_workspace_it_was_and_stay_short():
+    assert _uipath.converted_folder_name({"Id": 620795, "Name": "john.smith@mail.com's workspace"}) == (
+        "john.smith@mail.com's workspace (620795)")
+    assert _uipath.converted_folder_name({"Id": 7, "OwnerName": "a/b\\c"}) == "a-b-c's workspace (7)"
+    long_name = _uipath.converted_folder_name({"Id": 12345, "Name": "x" * 300})
+    assert len(long_name) == _uipath.FOLDER_NAME_MAX and long_name.endswith("x (12345)")
+
+
+def test_orchestrator_errors_tell_a_gone_item_from_a_wrong_tenant():
+    def answer(status, body=None, raw=None, url="https://cloud.uipath.com/acme/T/orchestrator_/odata/Users(11)"):
+        result = response(status, body, raw=raw)
+        result.request = requests.Request("DELETE", url).prepare()
+        return result
+
+    gone = _uipath.parse_orchestrator_error(answer(404, {"message": "User does not exist.", "errorCode": 1002,
+                                                         "traceId": "abc"}))
+    assert isinstance(gone, NotFoundError) and gone.code == "1002" and gone.request_id == "abc"
+    assert isinstance(_uipath.parse_orchestrator_error(answer(404, raw=b"")), NotFoundError)
+    for wrong in (answer(404, raw=b"<!DOCTYPE html><html></html>"),
+                  answer(404, {"message": "x"}, url="https://cloud.uipath.com/acme/T/orchestrator_/odata/Users")):
+        error = _uipath.parse_orchestrator_error(wrong)
+        assert not isinstance(error, NotFoundError) and "check the tenant name" in error.message
+    odata = _uipath.parse_orchestrator_error(answer(400, {"error": {"code": "InvalidFilter", "message": "bad $filter"}}))
+    assert (odata.message, odata.code, odata.status) == ("bad $filter", "InvalidFilter", 400)
+    for status in (401, 403):
+        refused = _uipath.parse_orchestrator_error(answer(status, {"message": "You are not authorized!",
+                                                                   "errorCode": 0}))
+        assert isinstance(refused, AuthenticationError) and "OR.Users and OR.Folders" in refused.message
+    bare = _uipath.parse_orchestrator_error(answer(401, raw=b"", url="https://h/o/t/orchestrator_/odata/Users"))
+    assert bare.message.startswith("an empty body (the token may not do this")
+    assert _uipath.parse_orchestrator_error(answer(503, {"message": "busy"})).retryable
