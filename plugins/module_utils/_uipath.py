@@ -820,6 +820,11 @@ class UiPathDirectory(UserDirectory):
             self.token_transport.session.close()
         if self.sweep is not None:
             self.sweep.transport.session.close()
+            transport = self.sweep.transport
+            if transport.stats["retries"]:
+                self.module.warn("%s: %d of %d requests were retried (%s)" % (
+                    ORCHESTRATOR, transport.stats["retries"], transport.stats["requests"],
+                    ", ".join("%s: %d" % item for item in sorted(transport.retry_reasons.items()))))
 
     # --- reads --------------------------------------------------------------------------------
     def _json(self, response, method, url):

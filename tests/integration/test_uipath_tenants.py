@@ -194,6 +194,9 @@ def test_sweep_removes_tenant_users_keeps_workspaces_as_folders_then_the_organiz
 
 def test_sweep_refusals_are_loud_and_keep_the_organization_user(ansible, serve):
     simulator, server = make(serve)
+    # Omar's tenant user is removed, but the answer is lost: the retry's 404 proves this task removed it.
+    simulator.add_fault(action="process_then_respond", method="DELETE", path=r"/orchestrator_/odata/Users\(12\)$",
+                        status=502, body={"message": "Bad Gateway"})
 
     def task(name, users, **options):
         return {"name": name, MODULE: dict({"user_name": users, "state": "absent"}, **options),
@@ -253,6 +256,11 @@ def test_sweep_refusals_are_loud_and_keep_the_organization_user(ansible, serve):
         "kind": "personal workspace", "done": "deleted", "id": "1001", "name": "sam.taylor@example.com's workspace",
         "where": "tenant DefaultTenant"}
     assert [user["msg"] for user in deleted["users"]] == ["deleted", "deleted"]
+    assert deleted["users"][1]["leftover"] == [{"kind": "Orchestrator user", "done": "removed", "id": "12",
+                                                "name": "OMAR.HADDAD@example.com", "where": "tenant DefaultTenant"}]
+    assert "UiPath Orchestrator: 1 of 7 requests were retried (502: 1)" in deleted["warnings"]
+    assert [(entry["status"], entry.get("fault")) for entry in simulator.requests("DELETE", r"/odata/Users\(12\)$")] == [
+        (204, "process_then_respond"), (404, None)]
     disabled = result.task("disabled")["users"][0]
     assert disabled["msg"] == "disabled" and disabled["leftover"] == []
     assert [(item["kind"], item["where"]) for item in disabled["manual_follow_up"]] == [
