@@ -165,6 +165,19 @@ users:
       type: list
       elements: str
       sample: [deactivated, 'revoked API token "ci" (tok-1)']
+    leftover:
+      description:
+        - What this task removed beyond the organization directory (in check mode, would remove); each item has
+          C(kind) (V(Atlassian account) or V(API token)), C(id), C(name), C(where) and C(done) (what was done, such as
+          V(deactivated) or V(revoked)).
+        - The offboard role builds each report row's leftover access from it.
+      type: list
+      elements: dict
+      sample: [{kind: API token, id: tok-1, name: ci, where: account 5b10ac8d82e05b22cc7d4ef5, done: revoked}]
+    manual_follow_up:
+      description: What the task found and no call of it removed (C(kind), C(where), C(detail)).
+      type: list
+      elements: dict
     api_tokens_revoked:
       description: How many API tokens this task revoked (in check mode, would revoke) for the account.
       type: int

@@ -108,6 +108,18 @@ users:
       type: list
       elements: str
       sample: [deleted]
+    leftover:
+      description:
+        - What this task removed beyond the directory user (in check mode, would remove); each item has C(kind),
+          C(id), C(name), C(where) and C(done).
+        - Always empty here; the SCIM API removes nothing else. M(identity.lifecycle.atlassian_account) sweeps what a
+          SCIM delete leaves.
+      type: list
+      elements: dict
+    manual_follow_up:
+      description: What the task found and no call of it removed (C(kind), C(where), C(detail)); always empty here.
+      type: list
+      elements: dict
     msg:
       description: What happened, in a few words.
       type: str
