@@ -55,8 +55,10 @@ Orchestrator, per tenant, under `/{organization}/{tenant}/orchestrator_/odata/` 
                                            workspace becomes a standard folder of that name, which outlives its owner
   GET    Folders, GET/DELETE Folders({key}) a folder or personal workspace that holds entities is refused (409)
 Scopes: users need OR.Users (or OR.Users.Read to read, OR.Users.Write to delete), workspaces and folders
-OR.Folders (or .Read/.Write); a personal access token is authorized by its user's roles, not checked. An unknown
-tenant answers 404 with the portal's HTML page. Orchestrator errors are `{"message", "errorCode", "traceId"}`.
+OR.Folders (or .Read/.Write); a personal access token is checked against the `scopes` its seed gives (none: not
+checked). An application in a tenant's `clients_without_role` holds the scopes but no tenant role: 403 for every
+call there. An unknown tenant answers 404 with the portal's HTML page. Orchestrator errors are `{"message",
+"errorCode", "traceId"}`.
 What UiPath leaves open is marked UNCONFIRMED where it is simulated, and some of it is a setting:
   orchestrator_scope_error_status: 403 (default, with `WWW-Authenticate: Bearer error="insufficient_scope"`) or
       401 for a token without the Orchestrator scope a route needs.
