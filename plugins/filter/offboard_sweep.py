@@ -75,15 +75,15 @@ def offboard_sweep_targets(outcomes, leavers, provider, state, force=False, plan
         elif state != "absent":
             skipped[index] = _not_swept("the CloudSSO user was disabled, not deleted: the RAM users it provisioned "
                                         "stay while the user can be enabled again")
-        elif force:
-            # The delete with force removed the provisionings first: its result lists them under leftover.
-            skipped[index] = {"status": "swept by the delete", "why": "offboard_force: the delete removed them first"}
-        elif _text(outcome.get("user_id")):
-            found = ("id", _text(outcome["user_id"]))
-        else:
+        elif not _text(outcome.get("user_id")):
             skipped[index] = _not_swept("the user was already absent and was given by name, so its id (which its "
                                         "RAM user provisionings name) is unknown; give alibaba_user_id to sweep "
                                         "what an earlier delete left")
+        elif force:
+            # The delete with force removed the provisionings first (of an absent id too): its result lists them.
+            skipped[index] = {"status": "swept by the delete", "why": "offboard_force: the delete removed them first"}
+        else:
+            found = ("id", _text(outcome["user_id"]))
         if found is not None:
             by, key = found
             rows.append({"leaver": index, "by": by, "position": len(lists[by]), "key": key})

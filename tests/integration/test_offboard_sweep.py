@@ -9,7 +9,9 @@ what a person must still do."""
 from __future__ import annotations
 
 import json
+import os
 
+from simulators import simulator_class
 from simulators.atlassian import AtlassianScimSimulator
 from simulators.atlassian_admin import AtlassianAdminSimulator
 
@@ -22,6 +24,7 @@ ORG_DIRECTORY = "od-sweep"
 ADMIN_KEY = "ATADMIN-sweep-unscoped-7a6b5c"
 SCOPED_KEY = "ATADMIN-sweep-scoped-1b2c3d"
 ORG_WIDE_REVOCATION = r"^/admin/api-access/"
+SEEDS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "simulators", "seeds")
 
 LEAVERS = [
     {"name": "Dana Lee", "email": "dana.lee@example.com"},
@@ -210,3 +213,73 @@ def test_an_approved_run_sweeps_only_what_the_plan_has(ansible, serve):
     latest = sorted(reports(ansible.workdir).items())[-1][1][0]
     assert latest["approval"]["result"] == "approved" and latest["approval"]["changed_outside_plan"] == []
     assert accounts(admin)["acc-dana"] == ("inactive", [], "active")
+
+
+# --- one leaver, end to end, at all three providers ---------------------------------------------------
+
+def demo_simulators(serve):
+    """Every simulator seeded with the demo seeds (as ./scripts/demo runs them), and the environment that
+    points the modules at them."""
+    simulators, env = {}, {}
+    for provider in ("atlassian", "atlassian_admin", "uipath", "alibaba"):
+        with open(os.path.join(SEEDS, "%s-demo.json" % provider), encoding="utf-8") as handle:
+            simulator = simulator_class(provider)()
+            simulator.seed(json.load(handle))
+        server = serve(simulator)
+        simulators[provider] = simulator
+        env.update(simulator.client_environment(server.url))
+    return simulators, env
+
+
+def changing_anywhere(simulators):
+    return dict((provider, changing(simulator)) for provider, simulator in simulators.items() if changing(simulator))
+
+
+def test_one_leaver_offboarded_end_to_end_at_all_three_providers_with_the_sweep(ansible, serve):
+    simulators, env = demo_simulators(serve)
+    dana = [{"name": "Dana Lee", "email": "dana.lee@example.com"}]
+    options = {"offboard_users": dana, "offboard_force": True, "offboard_uipath_tenants": ["DefaultTenant", "Production"]}
+
+    rehearsal = offboard(ansible, env, check=True, **options)
+    assert rehearsal.returncode == 0, rehearsal.output
+    assert changing_anywhere(simulators) == {}
+    rehearsed, _markdown = only_report(ansible.workdir)
+    assert rehearsed["summary"] == {"would remove": 3}
+
+    real = offboard(ansible, env, **options)
+    assert real.returncode == 0, real.output
+    report, markdown = [(one, text) for one, text in reports(ansible.workdir).values() if not one["check_mode"]][0]
+    assert report["summary"] == {"removed": 3} and not report["failed"]
+    atlassian_row, uipath_row, alibaba_row = (row(report, 0, provider) for provider in ("atlassian", "uipath", "alibaba"))
+    # Atlassian: the account deactivated and both personal API tokens revoked, by the sweep.
+    assert sorted((item["kind"], item["done"]) for item in atlassian_row["leftover"]) == [
+        ("API token", "revoked"), ("API token", "revoked"), ("Atlassian account", "deactivated")]
+    account = simulators["atlassian_admin"].account("712020:demo-dana")
+    assert account["account_status"] == "inactive" and not account.get("tokens")
+    # UiPath: the Orchestrator users of both tenants removed before the organization user, the workspace kept.
+    assert sorted((item["kind"], item["where"]) for item in uipath_row["leftover"]) == [
+        ("Orchestrator user", "tenant DefaultTenant"), ("Orchestrator user", "tenant Production"),
+        ("personal workspace", "tenant DefaultTenant")]
+    for tenant in ("DefaultTenant", "Production"):
+        users = [user["UserName"] for user in simulators["uipath"].tenant(tenant)["users"]]
+        assert "dana.lee@example.com" not in users and "sam.taylor@example.com" in users
+    # Alibaba: the RAM user provisioning removed with its RAM users, by the delete with force; the failed
+    # provisioning event reported for a person.
+    assert [(item["kind"], item["id"]) for item in alibaba_row["leftover"]] == [
+        ("RAM user provisioning", "up-00demodanalee0001")]
+    assert "provisioning" in " ".join(item["kind"] for item in alibaba_row["manual_follow_up"]).lower()
+    directory = list(simulators["alibaba"].snapshot()["directories"].values())[0]
+    assert not [one for one in directory["user_provisionings"] if one["UserProvisioningId"] == "up-00demodanalee0001"]
+    # Every row says what remains for a person, with the longest time where the provider documents one.
+    assert kinds(atlassian_row["manual_follow_up"])[0] == "sessions"
+    assert [item for item in alibaba_row["manual_follow_up"] if item["kind"] == "sessions"][0]["until"]
+    assert "### Dana Lee (dana.lee@example.com)" in markdown and markdown.count("  - leftover access removed:") == 3
+    assert markdown.count("  - manual follow-up:") == 3
+
+    again = offboard(ansible, env, **options)
+    assert again.returncode == 0, again.output
+    assert json.loads(again.stdout)["stats"]["localhost"]["changed"] == 0
+    latest = sorted(reports(ansible.workdir).items())[-1][1][0]
+    assert latest["summary"] == {"already absent": 3} and latest["plan"] == []
+    assert [row(latest, 0, provider)["leftover"] for provider in ("atlassian", "uipath", "alibaba")] == [[], [], []]
+    assert row(latest, 0, "atlassian")["sweep"]["status"] == "nothing left"
