@@ -269,10 +269,10 @@ def own_events(listed, provisioning_id):
 def kept_follow_up(provisioning):
     """What stays for a person after a provisioning was deleted with DeletionStrategy Keep."""
     where = "account %s" % provisioning.get("TargetId")
+    owner = provisioning.get("PrincipalName") or provisioning.get("PrincipalId")
     return follow_up_item(
         "RAM user", "RAM users kept in %s (RAM user provisioning %s of %s): their access keys and policies, granted "
-        "outside CloudSSO, remain; delete them in RAM" % (where, provisioning.get("UserProvisioningId"),
-                                                           provisioning.get("PrincipalName") or provisioning.get("PrincipalId")),
+        "outside CloudSSO, remain; delete them in RAM" % (where, provisioning.get("UserProvisioningId"), owner),
         where=where)
 
 
@@ -294,8 +294,9 @@ def event_follow_up(event, provisioning):
 def explained(exc, message):
     """`exc` with `message` in front of the provider's own, keeping its code, status and request id. Always a
     plain ProviderError: it says what is left, never that the user itself is absent."""
-    error = ProviderError(PROVIDER, "%s. CloudSSO answered: %s" % (message, exc.message), status=exc.status, code=exc.code,
-                      request_id=exc.request_id, retryable=exc.retryable, method=exc.method, url=exc.url)
+    error = ProviderError(PROVIDER, "%s. CloudSSO answered: %s" % (message, exc.message), status=exc.status,
+                          code=exc.code, request_id=exc.request_id, retryable=exc.retryable, method=exc.method,
+                          url=exc.url)
     error.lost_answer = exc.lost_answer
     return error
 
