@@ -875,4 +875,3 @@ class UiPathIdentitySimulator(Simulator):
             return orchestrator_error(409, "The folder cannot be deleted: it contains %d entities." % folder["entities"])
         del collection[key]
         return Response(204)
-
