@@ -50,13 +50,12 @@ SETTINGS = {
         "access_key_id": ("ALIBABA_CLOUD_ACCESS_KEY_ID", "ALICLOUD_ACCESS_KEY"),
         "access_key_secret": ("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "ALICLOUD_SECRET_KEY"),
     },
+    # The sweep after the directory changes: Atlassian's needs the organization admin API (atlassian_account).
+    "atlassian_admin": {
+        "org_id": ("ATLASSIAN_ORG_ID",),
+        "admin_api_key": ("ATLASSIAN_ADMIN_API_KEY",),
+    },
 }
-# The sweep after the directory changes: Atlassian's needs the organization admin API (atlassian_account).
-SWEEP_SETTINGS = {
-    "org_id": ("ATLASSIAN_ORG_ID",),
-    "admin_api_key": ("ATLASSIAN_ADMIN_API_KEY",),
-}
-SETTINGS["atlassian_admin"] = SWEEP_SETTINGS
 # A provider needs every group; a group is met by any one of its alternatives, an alternative by all its settings.
 REQUIREMENTS = {
     "atlassian": ((("directory_id",),), (("api_key",),)),
