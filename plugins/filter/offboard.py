@@ -697,10 +697,15 @@ def _leftover_text(item):
                          else "")
 
 
-def _with_leftover(result, finished, swept, sweep_setting):
+def _with_leftover(result, state, finished, swept, sweep_setting):
     """The result with `leftover` (what the directory task and the sweep removed, or in a rehearsal would) and
     `manual_follow_up` (what remains for a person); a failed sweep fails the pair."""
     result = dict(result)
+    if (result["provider"] == "uipath" and swept and state == "absent" and result["outcome"] not in FAILING
+            and not result.get("leftover") and "Orchestrator users" not in
+            [item.get("kind") for item in result.get("manual_follow_up") or []]):
+        # uipath_user read every tenant for the leaver (no item says it could not) and found nothing to remove.
+        result["sweep"] = {"status": "nothing left"}
     sweep = result.get("sweep") or {}
     result["leftover"] = list(result.get("leftover") or []) + list(sweep.get("leftover") or [])
     result["manual_follow_up"] = (list(result.get("manual_follow_up") or []) + list(sweep.get("manual_follow_up") or [])
@@ -823,7 +828,7 @@ def offboard_report(leavers, results, directories, state, check_mode, started, f
         where = {"provider": directory["provider"], "directory": directory["host"],
                  "directory_id": directory["directory_id"]}
         swept, sweep_setting = _swept(results or {}, directory)
-        columns[directory["key"]] = [_with_leftover(dict(outcome, **where), finished, swept, sweep_setting)
+        columns[directory["key"]] = [_with_leftover(dict(outcome, **where), state, finished, swept, sweep_setting)
                                      for outcome in outcomes]
     if approval and not approval["approved"]:
         _refuse(leavers, columns, approval)

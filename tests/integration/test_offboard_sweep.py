@@ -283,3 +283,5 @@ def test_one_leaver_offboarded_end_to_end_at_all_three_providers_with_the_sweep(
     assert latest["summary"] == {"already absent": 3} and latest["plan"] == []
     assert [row(latest, 0, provider)["leftover"] for provider in ("atlassian", "uipath", "alibaba")] == [[], [], []]
     assert row(latest, 0, "atlassian")["sweep"]["status"] == "nothing left"
+    # uipath_user read both tenants again for the leaver, given by name, and found nothing.
+    assert row(latest, 0, "uipath")["sweep"]["status"] == "nothing left"

@@ -666,3 +666,23 @@ def test_with_force_the_alibaba_delete_is_the_sweep_and_no_follow_up_says_otherw
     result = report["leavers"][0]["results"]["alibaba"]
     assert result["leftover"] == [provisioning]
     assert [item["kind"] for item in result["manual_follow_up"]] == ["sessions", "RAM access outside CloudSSO"]
+
+
+def test_uipath_says_nothing_left_only_when_every_tenant_was_searched():
+    leavers = [{"email": "a@example.com"}, {"email": "b@example.com", "uipath_user_id": "g-2"}]
+    targets = offboard.offboard_targets(leavers, "uipath")
+    not_searched = {"kind": "Orchestrator users", "where": "tenants T1", "detail": "not looked for"}
+    by_name = {"users": [{"user_id": None, "user_name": "a@example.com", "found": False, "changed": False,
+                          "state": "absent", "actions": [], "msg": "already absent"}]}
+    by_id = {"users": [{"user_id": "g-2", "found": False, "changed": False, "state": "absent", "actions": [],
+                        "msg": "already absent", "manual_follow_up": [not_searched]}]}
+    outcomes = offboard.offboard_outcomes(targets, by_id, by_name, "absent", False, "f")
+    directory = {"key": "uipath", "host": "localhost", "provider": "uipath", "title": "UiPath",
+                 "directory_id": "org", "status": "run", "problems": []}
+    results = {"localhost": {"outcomes": {"uipath": outcomes}, "error": None, "sweeps": ["uipath"], "sweep": None}}
+    report = offboard.offboard_report(leavers, results, [directory], "absent", False, "s", "f", "r")
+    searched, by_id_only = (row["results"]["uipath"] for row in report["leavers"])
+    assert searched["sweep"] == {"status": "nothing left"}
+    assert "sweep" not in by_id_only and by_id_only["manual_follow_up"][0] == not_searched
+    disabled = offboard.offboard_report(leavers, results, [directory], "disabled", False, "s", "f", "r")
+    assert "sweep" not in disabled["leavers"][0]["results"]["uipath"]
