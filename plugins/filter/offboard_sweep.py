@@ -92,7 +92,7 @@ def offboard_sweep_targets(outcomes, leavers, provider, state, force=False, plan
             "skipped": skipped}
 
 
-def _sweep_of(user, check_mode):
+def _sweep_of(user, check_mode, provider):
     """The sweep of one leaver from one user result of the sweep task."""
     leftover = list(user.get("leftover") or [])
     sweep = {"user_id": user.get("user_id"), "user_name": user.get("user_name"), "leftover": leftover,
@@ -107,6 +107,13 @@ def _sweep_of(user, check_mode):
         # A change that removed no leftover access is not what a sweep makes: never count it as nothing left.
         sweep.update(status="failed", error={"message": "the sweep changed the user without naming what it "
                                                         "removed: %s" % sweep["msg"]})
+    elif provider == "atlassian" and user.get("found") is False:
+        # Proven only for the email searched: an account under another email is not proven gone.
+        sweep["status"] = "not found"
+        sweep["manual_follow_up"].append({
+            "kind": "Atlassian account", "where": None,
+            "detail": "no account with the email %s is in the organization, so none was swept; if the leaver's "
+                      "account uses another email, give atlassian_account_id" % _text(user.get("user_name"))})
     else:
         sweep["status"] = "nothing left"
     return sweep
@@ -126,7 +133,7 @@ def offboard_swept(outcomes, targets, by_id, by_name, check_mode):
             sweep = {"status": "failed", "error": {"message": "the sweep task did not run"}, "leftover": [],
                      "manual_follow_up": []}
         elif row["position"] < len(users):
-            sweep = _sweep_of(users[row["position"]], check_mode)
+            sweep = _sweep_of(users[row["position"]], check_mode, targets["provider"])
         else:
             message = result.get("msg") or "the sweep task failed without a message"
             sweep = {"status": "failed", "error": result.get("error") or {"message": message}, "msg": message,

@@ -370,8 +370,9 @@ It covers the 2 change(s) this run made, listed under Plan.
 
 - **Atlassian Cloud**: already absent at 2026-01-01T00:00:02Z
   - looked up by name: gone@example.com
-  - leftover access: none found by the sweep
   - manual follow-up:
+    - Atlassian account: no account with the email gone@example.com is in the organization, so none was swept; \
+if the leaver's account uses another email, give atlassian\\_account\\_id
     - sessions: %s
 
 ## Plan
@@ -686,3 +687,17 @@ def test_uipath_says_nothing_left_only_when_every_tenant_was_searched():
     assert "sweep" not in by_id_only and by_id_only["manual_follow_up"][0] == not_searched
     disabled = offboard.offboard_report(leavers, results, [directory], "disabled", False, "s", "f", "r")
     assert "sweep" not in disabled["leavers"][0]["results"]["uipath"]
+
+
+def test_an_atlassian_account_not_found_by_email_is_not_claimed_swept():
+    leavers = [{"email": "a@example.com"}]
+    targets = offboard.offboard_targets(leavers, "atlassian")
+    by_name = {"users": [{"user_id": "s-1", "user_name": "a@example.com", "found": True, "changed": True,
+                          "state": "absent", "actions": ["deleted"], "msg": "deleted"}]}
+    outcomes = offboard.offboard_outcomes(targets, None, by_name, "absent", False, "f")
+    sweep_targets = offboard_sweep.offboard_sweep_targets(outcomes, leavers, "atlassian", "absent")
+    missing = {"users": [{"user_id": None, "user_name": "a@example.com", "found": False, "changed": False,
+                          "state": "absent", "leftover": [], "manual_follow_up": []}]}
+    [outcome] = offboard_sweep.offboard_swept(outcomes, sweep_targets, None, missing, False)
+    assert outcome["sweep"]["status"] == "not found"
+    assert "give atlassian_account_id" in outcome["sweep"]["manual_follow_up"][0]["detail"]
