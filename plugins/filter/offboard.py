@@ -697,6 +697,13 @@ def _leftover_text(item):
                          else "")
 
 
+def _leftover_summary(rows):
+    """How much leftover access the run removed (or would remove), and how many items remain for a person."""
+    results = [result for row in rows for result in row["results"].values()]
+    return {"removed": sum(len(result.get("leftover") or []) for result in results),
+            "manual_follow_up": sum(len(result.get("manual_follow_up") or []) for result in results)}
+
+
 def _with_leftover(result, state, finished, swept, sweep_setting):
     """The result with `leftover` (what the directory task and the sweep removed, or in a rehearsal would) and
     `manual_follow_up` (what remains for a person); a failed sweep fails the pair."""
@@ -877,6 +884,7 @@ def offboard_report(leavers, results, directories, state, check_mode, started, f
         "leavers": rows,
         "plan": plan,
         "plan_digest": plan_digest(plan),
+        "leftover_summary": _leftover_summary(rows),
         "approval": approval_section,
     }
 
@@ -1046,7 +1054,10 @@ def offboard_markdown(report):
         ["Run", _md(report["mode"])], ["Requested state", state], ["Started (UTC)", _md(report["started"])],
         ["Finished (UTC)", _md(report["finished"])], ["Providers", ", ".join(titles)]]
         + ([["Directories", str(len(shown))]] if report["inventory"] else []) + [
-        ["Leavers", str(len(report["leavers"]))], ["Result", _md(report["result"])]])
+        ["Leavers", str(len(report["leavers"]))], ["Result", _md(report["result"])]]
+        + ([["Leftover access", "%d item(s) %s, %d manual follow-up item(s), listed under Details" % (
+            report["leftover_summary"]["removed"], "would be removed" if report["check_mode"] else "removed",
+            report["leftover_summary"]["manual_follow_up"])]] if report.get("leftover_summary") else []))
     if report["inventory"]:
         lines += _directories_section(report)
     lines += ["", "## Summary", ""]

@@ -127,10 +127,12 @@ def test_an_awx_style_run_publishes_its_outcome_as_artifacts(tmp_path, serve, su
     assert data["offboard_report_file"].endswith("Z-awx4711")
     assert os.path.exists(data["offboard_report_file"] + ".md")
     assert set(data) == {"offboard_summary", "offboard_failures", "offboard_report_file", "offboard_plan",
-                         "offboard_plan_digest", "offboard_report_digest"}
+                         "offboard_plan_digest", "offboard_report_digest", "offboard_leftover"}
     assert stats["failures"] == {} and stats["ok"]["localhost"] > 0
     with open(json_report, encoding="utf-8") as handle:
-        assert json.load(handle)["summary"] == data["offboard_summary"]
+        written = json.load(handle)
+    assert written["summary"] == data["offboard_summary"]
+    assert written["leftover_summary"] == data["offboard_leftover"] and data["offboard_leftover"]["manual_follow_up"] > 0
     assert sorted(user["userName"] for user in atlassian.users("d-runner")) == ["sam.taylor@example.com"]
     assert sorted(user["userName"] for user in uipath.users("acme")) == ["sam.taylor@example.com"]
     # The job's stdout, as AWX shows it, says what happened.

@@ -289,8 +289,8 @@ def test_the_markdown_report_escapes_everything_from_input_and_providers():
         elif token.type in ("td_open", "th_open"):
             cells[-1] += 1
     # The run, the leavers, the plan (one change), the failures.
-    assert cells == [2] * 8 + [2] * 3 + [6] * 2 + [6] * 2, cells
-    assert len(rows) == 15
+    assert cells == [2] * 9 + [2] * 3 + [6] * 2 + [6] * 2, cells
+    assert len(rows) == 16
     # The text survives, escaped: rendered back, the hostile values read as they were given.
     html = parser.render(markdown)
     assert "# x\\n| a | b |&lt;img src=x onerror=y&gt;" in html
@@ -341,6 +341,7 @@ It covers the 2 change(s) this run made, listed under Plan.
 | Providers | Atlassian Cloud |
 | Leavers | 2 |
 | Result | every leaver was handled at every provider |
+| Leftover access | 1 item(s) removed, 3 manual follow-up item(s), listed under Details |
 
 ## Summary
 
