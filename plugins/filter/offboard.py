@@ -364,16 +364,32 @@ def _planned_targets(leavers, provider, planned):
     that comes to mean another user after that read can never reach the change."""
     if not isinstance(planned, list) or len(planned) != len(leavers):
         raise AnsibleFilterError("offboard_targets: the planned outcomes at %s do not match the leavers" % provider)
-    user_ids = []
+    lists = {"id": [], "name": []}
     rows = []
     for index, outcome in enumerate(planned):
         if outcome.get("outcome") in CHANGES:
             if not _text(outcome.get("user_id")):
                 raise AnsibleFilterError("offboard_targets: the planned change of offboard_users[%d] at %s has no "
                                          "user id" % (index, provider))
-            rows.append({"leaver": index, "by": "id", "position": len(user_ids), "key": outcome["user_id"]})
-            user_ids.append(outcome["user_id"])
-    return {"provider": provider, "user_ids": user_ids, "user_names": [], "rows": rows, "planned": planned}
+            by, key = "id", outcome["user_id"]
+        elif _swept_while_absent(outcome):
+            # Only what an absent user left behind: addressed as the reads addressed it (the user is gone, so
+            # no other user can come to have its id; a name is read again, and a change outside the plan fails).
+            by, key = outcome.get("by"), outcome.get("requested")
+            if by not in lists or not _text(key):
+                raise AnsibleFilterError("offboard_targets: the planned sweep of offboard_users[%d] at %s has no "
+                                         "user to address" % (index, provider))
+        else:
+            continue
+        rows.append({"leaver": index, "by": by, "position": len(lists[by]), "key": key})
+        lists[by].append(key)
+    return {"provider": provider, "user_ids": lists["id"], "user_names": lists["name"], "rows": rows,
+            "planned": planned}
+
+
+def _swept_while_absent(result):
+    """Whether the directory task removed (or in a rehearsal would remove) what an already absent user left."""
+    return result.get("outcome") == "already absent" and bool(result.get("actions"))
 
 
 def offboard_targets(leavers, provider, planned=None):
@@ -407,6 +423,9 @@ def _outcome(user, state, check_mode):
     """The outcome of one user result, or None when the result proves neither a change nor the state."""
     if user.get("failed"):
         return "failed"
+    if user.get("changed") and user.get("found") is False and _text(user.get("msg")).startswith("already absent"):
+        # The user was already absent; what it left behind was removed, and the row's leftover says what.
+        return "already absent"
     if user.get("changed"):
         # A change this run made (or would make), also when it was confirmed only after a retry.
         if state == "absent":
@@ -741,6 +760,8 @@ def _plan_leaver(leaver):
 def _in_plan(result, check_mode):
     """Whether a result is a change of the run's plan: made (a real run; a failed user whose steps were
     partly done too) or, in a rehearsal, that would be made."""
+    if _swept_while_absent(result):
+        return True
     if check_mode:
         return result["outcome"] in ("would remove", "would disable")
     return result["outcome"] in ("removed", "disabled") or (result["outcome"] == "failed" and bool(result["actions"]))
@@ -757,7 +778,7 @@ def _sweep_items(leaver, result):
 
 def _plan(leavers, columns, check_mode):
     items = [{"provider": result["provider"], "directory": result["directory"],
-              "leaver": _plan_leaver(leaver), "user_id": result["user_id"],
+              "leaver": _plan_leaver(leaver), "user_id": result["user_id"] or result["requested"],
               "user_name": result["user_name"], "actions": list(result["actions"])}
              for index, leaver in enumerate(leavers) for column in columns.values()
              for result in [column[index]] if _in_plan(result, check_mode)]
@@ -773,12 +794,14 @@ def _refuse(leavers, columns, approval):
     for column in columns.values():
         for index, result in enumerate(column):
             sweeps = [item for item in _sweep_items(leavers[index], result) if plan_key(item) in refused]
-            if result["outcome"] not in CHANGES and not sweeps:
+            if result["outcome"] not in CHANGES and not sweeps and not _swept_while_absent(result):
                 continue
             actions = "; ".join(result["actions"]) or "a change"
-            if plan_key(result) in refused or sweeps:
-                what = ("%s of user %s (%s)" % (actions, result["user_id"], result["user_name"] or "no user name")
-                        if plan_key(result) in refused else "the sweep's %s" % "; ".join(
+            own = plan_key(dict(result, user_id=result["user_id"] or result["requested"])) in refused
+            if own or sweeps:
+                what = ("%s of user %s (%s)" % (actions, result["user_id"] or result["requested"],
+                                                result["user_name"] or "no user name")
+                        if own else "the sweep's %s" % "; ".join(
                             action for item in sweeps for action in item["actions"]))
                 msg = ("not in the approved plan (%s): %s was found with reads only; nothing was changed anywhere"
                        % (approval["approved_plan_digest"], what))

@@ -616,6 +616,9 @@ def plan(directory, entries, state):
     return to_change
 
 
+ALREADY_ABSENT = "already absent"
+
+
 def finish_entry(entry, state, check_mode):
     if entry.failed:
         if entry.unread:
@@ -633,6 +636,9 @@ def finish_entry(entry, state, check_mode):
                 entry.msg = "would be " + ("deleted" if state == "absent" else state)
         elif not (entry.confirmed_after_retry or swept):
             entry.msg = "deleted" if state == "absent" else state
+        if swept and not entry.msg.startswith(ALREADY_ABSENT):
+            # Callers (the offboard role) tell a sweep of an absent user from a deletion by this prefix.
+            entry.msg = "%s; %s" % (ALREADY_ABSENT, entry.msg or "what it left behind was removed")
     elif entry.steps and not entry.msg:
         entry.msg = "already %s" % (entry.state or state)
 

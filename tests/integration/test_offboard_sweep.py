@@ -285,3 +285,47 @@ def test_one_leaver_offboarded_end_to_end_at_all_three_providers_with_the_sweep(
     assert row(latest, 0, "atlassian")["sweep"]["status"] == "nothing left"
     # uipath_user read both tenants again for the leaver, given by name, and found nothing.
     assert row(latest, 0, "uipath")["sweep"]["status"] == "nothing left"
+
+
+# --- what an already absent leaver left behind ---------------------------------------------------------
+
+def test_what_an_already_absent_leaver_left_is_swept_planned_approved_and_reported_as_already_absent(ansible, serve):
+    # Dana left the organization in an earlier run that did not sweep: her Orchestrator user is still there.
+    everyone = ["PM.User", "PM.User.Read", "PM.User.Write", "OR.Users", "OR.Users.Read", "OR.Users.Write",
+                "OR.Folders", "OR.Folders.Read", "OR.Folders.Write"]
+    uipath = simulator_class("uipath")({"acme": {
+        "clients": {"sweep-app": {"secret": "uipath-absent-sweep-secret-1", "scopes": everyone}},
+        "users": [{"id": "00000000-0000-4000-8000-000000000004", "userName": "sam.taylor@example.com",
+                   "email": "sam.taylor@example.com", "name": "Sam", "surname": "Taylor", "isActive": True, "type": 0}],
+        "tenants": {"DefaultTenant": {"users": [
+            {"Id": 11, "UserName": "dana.lee@example.com", "EmailAddress": "dana.lee@example.com", "Type": "DirectoryUser"},
+            {"Id": 14, "UserName": "sam.taylor@example.com", "EmailAddress": "sam.taylor@example.com",
+             "Type": "DirectoryUser"}]}}}})
+    env = uipath.client_environment(serve(uipath).url)
+    options = {"offboard_users": [{"email": "dana.lee@example.com"}], "offboard_uipath_tenants": ["DefaultTenant"]}
+
+    rehearsal = offboard(ansible, env, check=True, **options)
+    assert rehearsal.returncode == 0, rehearsal.output
+    assert changing(uipath) == []
+    rehearsed, _markdown = only_report(ansible.workdir)
+    dana = row(rehearsed, 0, "uipath")
+    # Not "would remove": the organization user is gone already. What it left is planned all the same.
+    assert dana["outcome"] == "already absent" and [item["id"] for item in dana["leftover"]] == ["11"]
+    [planned] = rehearsed["plan"]
+    assert planned["user_id"] == "dana.lee@example.com" and len(planned["actions"]) == 1
+
+    approved = offboard(ansible, env, offboard_approved_plan=rehearsed["plan"],
+                        offboard_approved_plan_digest=rehearsed["plan_digest"], **options)
+    assert approved.returncode == 0, approved.output
+    assert [user["UserName"] for user in uipath.tenant("DefaultTenant")["users"]] == ["sam.taylor@example.com"]
+    report = sorted(reports(ansible.workdir).items())[-1][1][0]
+    assert report["approval"]["result"] == "approved" and report["approval"]["changed_outside_plan"] == []
+    dana = row(report, 0, "uipath")
+    assert dana["outcome"] == "already absent" and report["summary"] == {"already absent": 1}
+    assert [item["done"] for item in dana["leftover"]] == ["removed"] and dana["msg"].startswith("already absent;")
+    assert report["plan"] == rehearsed["plan"]
+
+    again = offboard(ansible, env, **options)
+    assert again.returncode == 0, again.output
+    latest = sorted(reports(ansible.workdir).items())[-1][1][0]
+    assert latest["plan"] == [] and row(latest, 0, "uipath")["sweep"] == {"status": "nothing left"}

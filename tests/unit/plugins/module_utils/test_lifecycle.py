@@ -223,3 +223,29 @@ def test_check_mode_lists_the_leftover_that_would_be_removed():
     result = _lifecycle.entry_result(directory, entry)
     assert calls == [] and result["changed"] is True
     assert [item["id"] for item in result["leftover"]] == ["t-u1"]
+
+
+class LeftBehind(Directory):
+    """A user already absent has left a token behind, which plan_absent removes; the message is the provider's."""
+
+    def __init__(self, module, message):
+        super().__init__(module, lambda user: None)
+        self.message = message
+
+    def plan_absent(self, entry):
+        entry.msg = self.message
+        token = _lifecycle.leftover_item("API token", "revoked", id="t-" + entry.key)
+        return [_lifecycle.Step("revoked token", lambda: "req-token", leftover=token)]
+
+
+@pytest.mark.parametrize("message", ["already absent; 1 token revoked", "1 token revoked", ""])
+def test_a_sweep_of_an_absent_user_always_says_already_absent_first(message):
+    directory = LeftBehind(StandInModule(), message)
+    entry = _lifecycle.Entry("gone", "id")
+    entry.found = False
+    [entry] = _lifecycle.plan(directory, [entry], "absent")
+    directory.apply([entry])
+    _lifecycle.finish_entry(entry, "absent", False)
+    result = _lifecycle.entry_result(directory, entry)
+    assert result["found"] is False and result["changed"] is True and result["msg"].startswith("already absent")
+    assert [item["id"] for item in result["leftover"]] == ["t-gone"]
