@@ -175,8 +175,9 @@ def test_sweep_removes_tenant_users_keeps_workspaces_as_folders_then_the_organiz
     default = simulator.tenant("DefaultTenant")
     assert sorted(user["Id"] for user in default["users"]) == [13, 15]
     assert [workspace["OwnerId"] for workspace in default["personal_workspaces"]] == [13]
-    # The workspaces are folders now, automations and all, and outlive their owners.
-    assert [(folder["DisplayName"], folder["entities"]) for folder in default["folders"]] == [
+    # The workspaces are folders now, automations and all, and outlive their owners (converted concurrently,
+    # so in either order).
+    assert sorted((folder["DisplayName"], folder["entities"]) for folder in default["folders"]) == [
         ("Shared", 9), ("dana.lee@example.com's workspace (620795)", 3), ("ivy.novak@example.com's workspace (1002)", 0)]
     assert [user["Id"] for user in simulator.tenant("Production")["users"]] == [22]
     assert sorted(user["email"] for user in simulator.users()) == ["mei.chen@example.com", "sam.taylor@example.com"]
