@@ -385,6 +385,24 @@ if the leaver's account uses another email, give atlassian\\_account\\_id
 """ % (report["plan_digest"], SESSIONS, SESSIONS)
 
 
+def deleted_by_name(provider, email="a@example.com", user_id="s-1"):
+    """(leavers, outcomes): one leaver, given by email, deleted at `provider` by this run."""
+    leavers = [{"email": email}]
+    targets = offboard.offboard_targets(leavers, provider)
+    by_name = {"users": [{"user_id": user_id, "user_name": email, "found": True, "changed": True,
+                          "state": "absent", "actions": ["deleted"], "msg": "deleted"}]}
+    return leavers, offboard.offboard_outcomes(targets, None, by_name, "absent", False, "f")
+
+
+def localhost_report(leavers, provider, outcomes, sweeps, sweep=None, state="absent", finished="f", directory_id=None):
+    """The report of a run whose one directory, of `provider`, is on localhost, with the run's sweeps."""
+    directory = {"key": provider, "host": "localhost", "provider": provider,
+                 "title": offboard.PROVIDER_TITLES[provider], "directory_id": directory_id, "status": "run",
+                 "problems": []}
+    results = {"localhost": {"outcomes": {provider: outcomes}, "error": None, "sweeps": sweeps, "sweep": sweep}}
+    return offboard.offboard_report(leavers, results, [directory], state, False, "s", finished, "r")
+
+
 def test_every_row_says_what_remains_and_why_a_sweep_did_not_run():
     leavers = [{"email": "a@example.com", "alibaba_user_id": "u-1"}, {"email": "b@example.com"}]
     targets = offboard.offboard_targets(leavers, "alibaba")
@@ -401,10 +419,8 @@ def test_every_row_says_what_remains_and_why_a_sweep_did_not_run():
     swept = {"users": [{"user_id": "u-1", "found": False, "changed": True, "leftover": [provisioning],
                         "manual_follow_up": []}]}
     outcomes = offboard_sweep.offboard_swept(outcomes, sweep_targets, swept, None, False)
-    directory = {"key": "alibaba", "host": "localhost", "provider": "alibaba", "title": "Alibaba Cloud CloudSSO",
-                 "directory_id": "d-1", "status": "run", "problems": []}
-    results = {"localhost": {"outcomes": {"alibaba": outcomes}, "error": None, "sweeps": ["alibaba"], "sweep": None}}
-    report = offboard.offboard_report(leavers, results, [directory], "absent", False, "s", "2026-01-01T00:00:03Z", "r")
+    report = localhost_report(leavers, "alibaba", outcomes, ["alibaba"], finished="2026-01-01T00:00:03Z",
+                              directory_id="d-1")
     first, second = (row["results"]["alibaba"] for row in report["leavers"])
     assert first["leftover"] == [provisioning]
     sessions = [item for item in first["manual_follow_up"] if item["kind"] == "sessions"]
@@ -416,19 +432,12 @@ def test_every_row_says_what_remains_and_why_a_sweep_did_not_run():
 
 
 def test_a_failed_sweep_fails_the_leaver_and_names_what_is_left():
-    leavers = [{"email": "a@example.com"}]
-    targets = offboard.offboard_targets(leavers, "atlassian")
-    by_name = {"users": [{"user_id": "s-1", "user_name": "a@example.com", "found": True, "changed": True,
-                          "state": "absent", "actions": ["deleted"], "msg": "deleted"}]}
-    outcomes = offboard.offboard_outcomes(targets, None, by_name, "absent", False, "f")
+    leavers, outcomes = deleted_by_name("atlassian")
     sweep_targets = offboard_sweep.offboard_sweep_targets(outcomes, leavers, "atlassian", "absent")
     failed = {"users": [{"user_id": "5b10", "failed": True, "changed": False, "leftover": [],
                          "msg": "403 forbidden.action", "error": {"status": 403, "message": "scoped key"}}]}
     outcomes = offboard_sweep.offboard_swept(outcomes, sweep_targets, None, failed, False)
-    results = {"localhost": {"outcomes": {"atlassian": outcomes}, "error": None, "sweeps": ["atlassian"]}}
-    directory = {"key": "atlassian", "host": "localhost", "provider": "atlassian", "title": "Atlassian Cloud",
-                 "directory_id": None, "status": "run", "problems": []}
-    report = offboard.offboard_report(leavers, results, [directory], "absent", False, "s", "f", "r")
+    report = localhost_report(leavers, "atlassian", outcomes, ["atlassian"])
     assert report["failed"] and report["summary"] == {"failed": 1}
     [failure] = report["failures"]
     assert failure["msg"].startswith("removed, but the sweep of leftover access failed: scoped key")
@@ -436,17 +445,10 @@ def test_a_failed_sweep_fails_the_leaver_and_names_what_is_left():
 
 
 def test_a_sweep_that_is_off_or_not_configured_says_so_in_every_row():
-    leavers = [{"email": "a@example.com"}]
-    targets = offboard.offboard_targets(leavers, "uipath")
-    by_name = {"users": [{"user_id": "g-1", "user_name": "a@example.com", "found": True, "changed": True,
-                          "state": "absent", "actions": ["deleted"], "msg": "deleted"}]}
-    outcomes = offboard.offboard_outcomes(targets, None, by_name, "absent", False, "f")
-    directory = {"key": "uipath", "host": "localhost", "provider": "uipath", "title": "UiPath",
-                 "directory_id": "org", "status": "run", "problems": []}
+    leavers, outcomes = deleted_by_name("uipath", user_id="g-1")
     for sweeps, sweep, expected in (([], None, "offboard_uipath_tenants is not set"),
                                     ([], False, "offboard_sweep is false")):
-        results = {"localhost": {"outcomes": {"uipath": outcomes}, "error": None, "sweeps": sweeps, "sweep": sweep}}
-        report = offboard.offboard_report(leavers, results, [directory], "absent", False, "s", "f", "r")
+        report = localhost_report(leavers, "uipath", outcomes, sweeps, sweep=sweep, directory_id="org")
         items = report["leavers"][0]["results"]["uipath"]["manual_follow_up"]
         assert [item["kind"] for item in items] == ["license", "sweep not run"]
         assert expected in items[-1]["detail"]
@@ -661,10 +663,8 @@ def test_with_force_the_alibaba_delete_is_the_sweep_and_no_follow_up_says_otherw
     sweep_targets = offboard_sweep.offboard_sweep_targets(outcomes, leavers, "alibaba", "absent", force=True)
     assert sweep_targets["user_ids"] == [] and sweep_targets["skipped"][0]["status"] == "swept by the delete"
     outcomes = offboard_sweep.offboard_swept(outcomes, sweep_targets, None, None, False)
-    directory = {"key": "alibaba", "host": "localhost", "provider": "alibaba", "title": "Alibaba Cloud CloudSSO",
-                 "directory_id": "d-1", "status": "run", "problems": []}
-    results = {"localhost": {"outcomes": {"alibaba": outcomes}, "error": None, "sweeps": ["alibaba"], "sweep": None}}
-    report = offboard.offboard_report(leavers, results, [directory], "absent", False, "s", "2026-01-01T00:00:03Z", "r")
+    report = localhost_report(leavers, "alibaba", outcomes, ["alibaba"], finished="2026-01-01T00:00:03Z",
+                              directory_id="d-1")
     result = report["leavers"][0]["results"]["alibaba"]
     assert result["leftover"] == [provisioning]
     assert [item["kind"] for item in result["manual_follow_up"]] == ["sessions", "RAM access outside CloudSSO"]
@@ -679,23 +679,16 @@ def test_uipath_says_nothing_left_only_when_every_tenant_was_searched():
     by_id = {"users": [{"user_id": "g-2", "found": False, "changed": False, "state": "absent", "actions": [],
                         "msg": "already absent", "manual_follow_up": [not_searched]}]}
     outcomes = offboard.offboard_outcomes(targets, by_id, by_name, "absent", False, "f")
-    directory = {"key": "uipath", "host": "localhost", "provider": "uipath", "title": "UiPath",
-                 "directory_id": "org", "status": "run", "problems": []}
-    results = {"localhost": {"outcomes": {"uipath": outcomes}, "error": None, "sweeps": ["uipath"], "sweep": None}}
-    report = offboard.offboard_report(leavers, results, [directory], "absent", False, "s", "f", "r")
+    report = localhost_report(leavers, "uipath", outcomes, ["uipath"], directory_id="org")
     searched, by_id_only = (row["results"]["uipath"] for row in report["leavers"])
     assert searched["sweep"] == {"status": "nothing left"}
     assert "sweep" not in by_id_only and by_id_only["manual_follow_up"][0] == not_searched
-    disabled = offboard.offboard_report(leavers, results, [directory], "disabled", False, "s", "f", "r")
+    disabled = localhost_report(leavers, "uipath", outcomes, ["uipath"], state="disabled", directory_id="org")
     assert "sweep" not in disabled["leavers"][0]["results"]["uipath"]
 
 
 def test_an_atlassian_account_not_found_by_email_is_not_claimed_swept():
-    leavers = [{"email": "a@example.com"}]
-    targets = offboard.offboard_targets(leavers, "atlassian")
-    by_name = {"users": [{"user_id": "s-1", "user_name": "a@example.com", "found": True, "changed": True,
-                          "state": "absent", "actions": ["deleted"], "msg": "deleted"}]}
-    outcomes = offboard.offboard_outcomes(targets, None, by_name, "absent", False, "f")
+    leavers, outcomes = deleted_by_name("atlassian")
     sweep_targets = offboard_sweep.offboard_sweep_targets(outcomes, leavers, "atlassian", "absent")
     missing = {"users": [{"user_id": None, "user_name": "a@example.com", "found": False, "changed": False,
                           "state": "absent", "leftover": [], "manual_follow_up": []}]}
