@@ -694,7 +694,7 @@ def _fixed_follow_up(provider, result, finished, swept, sweep_setting):
         items.append(_follow_up("RAM access outside CloudSSO", "RAM users, AccessKeys and policies made in member "
                                 "accounts outside CloudSSO are not linked to the CloudSSO user, and no CloudSSO call "
                                 "finds them: review the member accounts' RAM for the leaver"))
-    elif provider == "uipath" and changed and result.get("outcome") in ("removed", "would remove"):
+    elif provider == "uipath" and result["outcome"] in ("removed", "would remove"):
         items.append(_follow_up("license", "whether deleting the user releases its license is not confirmed; check "
                                 "the organization's license allocation"))
     if sweep_setting is False:
