@@ -90,6 +90,7 @@ options:
 extends_documentation_fragment:
   - identity.lifecycle.alibaba
   - identity.lifecycle.users
+  - identity.lifecycle.users.approval
   - identity.lifecycle.common
   - identity.lifecycle.attributes
 """
@@ -213,6 +214,9 @@ users:
           type: str
         done:
           description: What was done, V(deleted with its RAM users) or V(deleted, its RAM users kept).
+          type: str
+        action:
+          description: The step's entry in RV(users[].actions), which names it in O(approved_actions).
           type: str
       sample:
         - kind: RAM user provisioning
