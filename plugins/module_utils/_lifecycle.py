@@ -413,8 +413,8 @@ class UserDirectory:
                 elif entry.changed:
                     # Earlier steps were this task's, the user's removal was not: never reported as "deleted".
                     entry.msg = ("%s (the user itself was gone when this task's %r came, so it was not deleted by this "
-                                 "task; before that, this task did: %s)" % (ALREADY_ABSENT, step.description,
-                                                                           "; ".join(entry.actions)))
+                                 "task; before that, this task did: %s)"
+                                 % (ALREADY_ABSENT, step.description, "; ".join(entry.actions)))
                 else:
                     entry.msg = ALREADY_ABSENT
                 return

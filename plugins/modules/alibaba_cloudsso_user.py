@@ -30,8 +30,8 @@ description:
     RV(users[].leftover), unless this task's own earlier attempt, whose answer was lost, removed it. A user that
     is gone when its C(DeleteUser) comes, after this task removed some of what it had, is changed but not deleted
     by this task, and its RV(users[].msg) starts with C(already absent), never C(deleted).
-  - Each setting that changes what is done is in the action texts, which an approved plan binds: the
-    C(DeprovisionStrategy) of O(deprovision_access) in each assignment's removal, the C(DeletionStrategy) of
+  - Each setting that changes what is done is in the action texts, which an approved plan binds. The
+    C(DeprovisionStrategy) of O(deprovision_access) is in each assignment's removal, the C(DeletionStrategy) of
     O(provisioned_ram_users) in each provisioning's.
   - A RAM user provisioning makes CloudSSO create a RAM user for the user in a member account, who can sign
     in there with it; it survives the CloudSSO user unless removed. Each removed provisioning is listed in
