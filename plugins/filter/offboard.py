@@ -440,8 +440,9 @@ def _outcome(user, state, check_mode):
     """The outcome of one user result, or None when the result proves neither a change nor the state."""
     if user.get("failed"):
         return "not approved" if _refused(user) else "failed"
-    if user.get("changed") and user.get("found") is False and _text(user.get("msg")).startswith("already absent"):
-        # The user was already absent; what it left behind was removed, and the row's leftover says what.
+    if user.get("changed") and _text(user.get("msg")).startswith("already absent"):
+        # The user was already absent (from the start, or gone before this run's delete came): what this run
+        # removed is in the row's actions and leftover, but the user was not removed by it.
         return "already absent"
     if user.get("changed"):
         # A change this run made (or would make), also when it was confirmed only after a retry.

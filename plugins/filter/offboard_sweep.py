@@ -119,14 +119,18 @@ def _sweep_of(user, check_mode, provider):
             "kind": "Atlassian account", "where": None,
             "detail": "no account with the email %s is in the organization, so none was swept; if the leaver's "
                       "account uses another email, give atlassian_account_id" % _text(user.get("user_name"))})
+    elif sweep["manual_follow_up"]:
+        # It found something it did not remove (gone already, by someone else): what may be left is for a person,
+        # never "nothing left".
+        sweep["status"] = "nothing removed"
     else:
         sweep["status"] = "nothing left"
     return sweep
 
 
 def offboard_swept(outcomes, targets, by_id, by_name, check_mode):
-    """The outcomes at one provider, each with `sweep`: `status` (swept, would sweep, nothing left, failed, not
-    swept), `leftover`, `manual_follow_up`, `user_id`, `user_name`, `request_ids`, `msg`, `error` (and `why` when
+    """The outcomes at one provider, each with `sweep`: `status` (swept, would sweep, nothing left, nothing removed,
+    failed, not swept), `leftover`, `manual_follow_up`, `user_id`, `user_name`, `request_ids`, `msg`, `error` (and `why` when
     not swept), from the registered results of the sweep task by id and by name."""
     swept = [dict(outcome) for outcome in outcomes]
     for index, why in (targets.get("skipped") or {}).items():

@@ -92,6 +92,13 @@ class Step:
         self.leftover = leftover
 
 
+# What a step returns when what it removes was already gone (someone else removed it; not this run's own earlier
+# attempt whose answer was lost): not done by this task, so neither an action nor a leftover item of it.
+ALREADY_GONE = object()
+# How a message about a user already absent starts (callers, the offboard role among them, tell it by this prefix).
+ALREADY_ABSENT = "already absent"
+
+
 def leftover_item(kind, done, id=None, name=None, where=None):  # pylint: disable=redefined-builtin
     """A `leftover` entry: the same keys always, so that reports can be built from it without guessing."""
     return {"kind": kind, "id": id, "name": name, "where": where, "done": done}
@@ -410,13 +417,19 @@ class UserDirectory:
                 entry.state = "absent"
                 if role == "enabled":
                     entry.fail("not found", "user no longer exists; it cannot be %s" % self.module.params["state"])
+                elif entry.changed:
+                    # Earlier steps were this task's, the user's removal was not: never reported as "deleted".
+                    entry.msg = ("%s (the user itself was gone when this task's %r came, so it was not deleted by this "
+                                 "task; before that, this task did: %s)"
+                                 % (ALREADY_ABSENT, step.description, "; ".join(entry.actions)))
                 else:
-                    entry.msg = "already absent"
+                    entry.msg = ALREADY_ABSENT
                 return
             except ProviderError as exc:
                 entry.fail(exc)
                 return
-            entry.done(step, request_id)
+            if request_id is not ALREADY_GONE:
+                entry.done(step, request_id)
 
     def run(self, items, function):
         """`function` over the items, concurrently; an exception we did not foresee becomes a redacted
@@ -668,9 +681,6 @@ def plan(directory, entries, state):
     return to_change
 
 
-ALREADY_ABSENT = "already absent"
-
-
 def finish_entry(entry, state, check_mode):
     if entry.failed:
         if entry.unread:
@@ -686,7 +696,7 @@ def finish_entry(entry, state, check_mode):
             entry.leftover = [leftover_of(step) for step in entry.steps if step.leftover]
             if not swept:
                 entry.msg = "would be " + ("deleted" if state == "absent" else state)
-        elif not (entry.confirmed_after_retry or swept):
+        elif not (entry.confirmed_after_retry or swept or entry.msg.startswith(ALREADY_ABSENT)):
             entry.msg = "deleted" if state == "absent" else state
         if swept and not entry.msg.startswith(ALREADY_ABSENT):
             # Callers (the offboard role) tell a sweep of an absent user from a deletion by this prefix.
