@@ -53,9 +53,9 @@ options:
         mode lists them in RV(users[].actions).
       - With it, the module works out each user's actions again (reads only) and changes a user only when every
         action it would make is approved for that user. A user with any other action (a name that now means
-        another person, an API token or a membership that appeared after the approved reads) fails with
-        the error code V(not approved) (C(users[].error.code)) before any of its requests, naming the actions; the other users
-        go on. Fewer actions than approved are fine (what is already done needs no doing).
+        another person, an API token or a membership that appeared after the approved reads) fails with the
+        error code V(not approved) (C(users[].error.code)) before any of its requests, naming the actions; the
+        other users go on. Fewer actions than approved are fine (what is already done needs no doing).
       - Every given user must have a key (an empty list approves no change).
       - The offboard role sets it in a run bound to an approved plan (C(offboard_approved_plan)).
     type: dict
