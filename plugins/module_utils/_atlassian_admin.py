@@ -546,13 +546,12 @@ class AtlassianAdminDirectory(UserDirectory):
                              if action == "remove" or membership == "active")
             outside = [directory for directory in targets if chosen is not None and directory != chosen]
             if outside:
-                verb = "suspend" if action == "suspend" else "remove"
                 raise InputError(
-                    "account %s is not managed by the organization and has access to it through %s, outside "
-                    "directory_id %s: nothing was done for it, as that access would stay. Leave directory_id unset "
-                    "to %s it in every directory of the organization it is a member of, or %s it there in Atlassian "
+                    "account %s is not managed by the organization and is a member of %s, outside directory_id %s: "
+                    "nothing was done for it, as that membership would stay. Leave directory_id unset to %s it in "
+                    "every directory of the organization it is a member of, or %s it there in Atlassian "
                     "Administration" % (account_id, ", ".join("directory %s (%s)" % (directory, memberships[directory])
-                                                              for directory in outside), chosen, verb, verb))
+                                                              for directory in outside), chosen, action, action))
         after = dict(memberships)
         for directory in targets:
             if action == "remove":
