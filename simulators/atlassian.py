@@ -12,7 +12,12 @@ Behaviour follows the published spec (see the provider notes): bearer key per di
 a valid key, 403 for another directory's key, 404 for an unknown directory), SCIM error bodies
 with `status` as a string, 204 on DELETE and 404 afterwards, group memberships dropped with the
 user, `userName eq "..."`/`externalId eq "..."` as the only filters (anything else is 400
-invalidFilter), 1-based `startIndex` paging with at most 100 users a page.
+invalidFilter), 1-based `startIndex` paging with at most 100 users a page (`max_count` makes pages smaller).
+
+Requests are held to the published OpenAPI of the user provisioning API (as generated into jira.js
+`src/userProvisioning`): a list takes only `filter`, `startIndex`, `count`, `attributes` and
+`excludedAttributes` ("mutually exclusive"), a PATCH body only `schemas` and the operations (each `op`,
+`path`, `value`); anything else is answered 400.
 
 `patch_dialect` chooses which PATCH spellings are applied, because the real one is unconfirmed:
 "any" (default), "rfc" (`Operations` only) or "spec" (lowercase `operations` only). `patch_other`
@@ -35,7 +40,15 @@ LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
 PATCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+# "the first 100 users"; "To fetch beyond the initial 100 users, use the startIndex parameter" (Atlassian's
+# knowledge base, How to fetch all users via user provisioning SCIM API): a page has at most 100.
 MAX_COUNT = 100
+# GET /Users and /Groups (getUsers, getGroups): their query parameters.
+LIST_PARAMETERS = ("filter", "startIndex", "count", "attributes", "excludedAttributes")
+# RequestPayloadToPatch: `schemas` and `operations` (Atlassian's own example spells it `Operations`, as RFC
+# 7644 does); OperationForAScimPatch: `op`, `path`, `value`.
+PATCH_FIELDS = ("schemas", "operations", "Operations")
+OPERATION_FIELDS = ("op", "path", "value")
 JSON_TYPES = ("application/json", "application/scim+json")
 FILTER = re.compile(r'^\s*([A-Za-z][\w.]*)\s+(?i:eq)\s+("(?:[^"\\]|\\.)*")\s*$')
 MEMBER_PATH = re.compile(r'^members\[value (?i:eq) ("(?:[^"\\]|\\.)*")\]$')
@@ -78,20 +91,23 @@ def parse_filter(text, kind):
 class AtlassianScimSimulator(Simulator):
     name = "atlassian-scim"
 
-    def __init__(self, directories=None, patch_dialect="any", patch_other="refuse", patch_answer="user"):
+    def __init__(self, directories=None, patch_dialect="any", patch_other="refuse", patch_answer="user",
+                 max_count=MAX_COUNT):
         super().__init__()
         self.directories = {}
         self.patch_dialect = patch_dialect
         self.patch_other = patch_other
         self.patch_answer = patch_answer
+        self.max_count = max_count
         if directories:
             self.seed({"directories": directories})
 
     # --- state --------------------------------------------------------------------------------
     def seed(self, data):
         """{"directories": {id: {"api_key": str, "users": [user], "groups": [group]}}, "patch_dialect",
-        "patch_other", "patch_answer"}"""
+        "patch_other", "patch_answer", "max_count"}"""
         with self.lock:
+            self.max_count = int(data.get("max_count", self.max_count))
             self.patch_dialect = data.get("patch_dialect", self.patch_dialect)
             self.patch_other = data.get("patch_other", self.patch_other)
             self.patch_answer = data.get("patch_answer", self.patch_answer)
@@ -207,24 +223,35 @@ class AtlassianScimSimulator(Simulator):
             raise BadRequest(scim_error(400, "Request body must be a JSON object", "invalidSyntax"))
         return body
 
-    @staticmethod
-    def _page(request, items):
+    def _page(self, request, items):
         try:
             start = max(1, int(request.arg("startIndex", "1")))
-            count = int(request.arg("count", str(MAX_COUNT)))
+            count = int(request.arg("count", str(self.max_count)))
         except ValueError:
             raise BadRequest(scim_error(400, "startIndex and count must be integers", "invalidValue"))
-        count = max(0, min(count, MAX_COUNT))
+        # RFC 7644: a negative count is 0; the server may return fewer than asked.
+        count = max(0, min(count, self.max_count))
         page = items[start - 1:start - 1 + count]
         return Response(200, {"schemas": [LIST_RESPONSE], "totalResults": len(items), "startIndex": start,
                               "itemsPerPage": len(page), "Resources": page},
                         content_type="application/scim+json")
+
+    @staticmethod
+    def _list_query(request):
+        """Refuse what the list endpoints do not document: other parameters, and both attribute selections."""
+        unknown = sorted(set(request.query) - set(LIST_PARAMETERS))
+        if unknown:
+            raise BadRequest(scim_error(400, "Unsupported query parameter(s) %s" % ", ".join(unknown), "invalidValue"))
+        if request.arg("attributes") is not None and request.arg("excludedAttributes") is not None:
+            raise BadRequest(scim_error(400, "attributes and excludedAttributes are mutually exclusive",
+                                        "invalidValue"))
 
     # --- users --------------------------------------------------------------------------------
     def _users(self, request, directory_id, directory, user_id):
         users = directory["users"]
         if user_id is None:
             if request.method == "GET":
+                self._list_query(request)
                 items = list(users.values())
                 if request.arg("filter") is not None:
                     attribute, value = parse_filter(request.arg("filter"), "users")
@@ -285,6 +312,9 @@ class AtlassianScimSimulator(Simulator):
         """The operations of a PATCH body in an applied spelling; None for the other spelling
         when `other` is "ignore" (the server says yes and does nothing)."""
         schemas = body.get("schemas")
+        unknown = sorted(set(body) - set(PATCH_FIELDS))
+        if unknown or ("Operations" in body and "operations" in body):
+            raise BadRequest(scim_error(400, "Invalid payload for patch operation.", "invalidSyntax"))
         if "Operations" in body and self.patch_dialect in ("any", "rfc"):
             operations = body["Operations"]
         elif "operations" in body and self.patch_dialect in ("any", "spec"):
@@ -295,7 +325,8 @@ class AtlassianScimSimulator(Simulator):
             raise BadRequest(scim_error(400, "Invalid payload for patch operation.", "invalidSyntax"))
         if schemas is not None and PATCH_SCHEMA not in schemas:
             raise BadRequest(scim_error(400, "Invalid payload for patch operation.", "invalidSyntax"))
-        if not isinstance(operations, list) or not operations:
+        if not isinstance(operations, list) or not operations or not all(
+                isinstance(operation, dict) and set(operation) <= set(OPERATION_FIELDS) for operation in operations):
             raise BadRequest(scim_error(400, "Invalid payload for patch operation.", "invalidSyntax"))
         return operations
 
@@ -326,6 +357,7 @@ class AtlassianScimSimulator(Simulator):
         groups = directory["groups"]
         if group_id is None:
             if request.method == "GET":
+                self._list_query(request)
                 items = list(groups.values())
                 if request.arg("filter") is not None:
                     attribute, value = parse_filter(request.arg("filter"), "groups")

@@ -5,7 +5,7 @@
 """A local stand-in for Atlassian's organization admin APIs, for the accounts of one organization.
 
 Routes (under the client's base URL, as on https://api.atlassian.com):
-  GET    /admin/v2/orgs/{orgId}/directories
+  GET    /admin/v2/orgs/{orgId}/directories        (`accountId`, `directoryIds`, `searchTerm`, `cursor`, `limit`)
   POST   /admin/v2/orgs/{orgId}/directories/{directoryId|-}/users/search        (reads: `emails` exact)
   GET    /admin/v2/orgs/{orgId}/directories/{directoryId|-}/users/{accountId}
   DELETE /admin/v2/orgs/{orgId}/directories/{directoryId}/users/{accountId}      (remove from the directory)
@@ -23,23 +23,81 @@ accounts synced from Google Workspace get 403 `forbidden.action` on lifecycle ca
 accounts can be managed through /users/...; a delete starts a 14-day grace period (`forDeletion`) during
 which the tokens stay; POSTs without a JSON body get 415. Error bodies: the organizations API's
 `{"errors": [{code, status, title, detail}]}`, the user management API's `{"key", "message", "context"}`.
+
+Requests are held to Atlassian's published definitions (the organizations API and user management API
+OpenAPI documents on developer.atlassian.com, as generated into jira.js `src/admin` and `src/userManagement`):
+query parameters and body fields outside them, values outside their enums and wrong types are answered 400; a
+cursor is the only parameter a later page needs ("if present, all other parameters are discarded"). Where a
+definition is silent the stricter reading is the default, with a switch (`seed`) for the others:
+
+- `search_max_limit` (default 50): the largest `limit` the user search takes. The definition says only
+  "Defaults to 50", so larger values are refused; a third party documents 100 for the directory users list.
+- `page_size` (default 50): how many items a page of the lists and the search has when no `limit` is given.
+- `closed_manage`: what `/users/{id}/manage...` answers for a closed account: "404" (default), "403", or
+  "200" (permissions all refused, tokens listed as seeded).
 """
 
 from __future__ import annotations
 
+import base64
 import copy
+import json
 
 from ._base import BadRequest, Response, Simulator, new_id
 
 LIFECYCLE_ACTIONS = ("disable", "enable", "delete", "cancel-delete")
 PERMISSIONS = ("lifecycle.enablement", "lifecycle.delete", "apiToken.delete", "email.set", "profile.read")
-MAX_LIMIT = 100
+# "The number of results to return per page. Defaults to 50." (MultiDirectoryUserSearchRequest.limit); no
+# larger value is documented.
+DEFAULT_PAGE = 50
+# GET /admin/v2/orgs/{orgId}/directories (getDirectoriesForOrg): its query parameters.
+DIRECTORY_LIST_PARAMETERS = ("accountId", "directoryIds", "searchTerm", "cursor", "limit")
+# POST .../users/search (MultiDirectoryUserSearchRequest): each field with its type, and the values of an enum.
+ACCOUNT_STATUSES = ("active", "inactive", "closed")
+SEARCH_FIELDS = {
+    "cursor": str, "limit": int, "accountIds": [str], "directoryIds": [str], "resourceIds": [str],
+    "groupIds": [str], "mfaEnabled": bool, "claimStatus": ("managed", "unmanaged"),
+    "status": [("active", "suspended", "not_invited", "deactivated", "for_deletion")],
+    "accountStatus": [ACCOUNT_STATUSES], "membershipStatus": [("active", "suspended", "no_membership")],
+    "roleIds": [str], "emailDomains": [str], "searchTerm": str, "emails": [str],
+    "expand": [("platformRoles", "counts.resources", "productAccess", "groups")], "sortBy": [dict],
+}
+# The search filters this simulator applies; any other documented filter is refused as not simulated, so that
+# a client never reads an unfiltered answer as a filtered one.
+SIMULATED_FILTERS = ("cursor", "limit", "emails", "accountIds", "directoryIds", "claimStatus", "accountStatus",
+                     "membershipStatus")
+# POST /users/{id}/manage/lifecycle/disable takes an optional `{"message"}`; enable, delete and cancel-delete
+# document no body.
+LIFECYCLE_BODY = {"disable": ("message",), "enable": (), "delete": (), "cancel-delete": ()}
+CLOSED_MANAGE = ("404", "403", "200")
 
 
 def org_error(status, detail, code=None, title=None):
     return Response(status, {"errors": [{"code": code or "ADMIN-%d" % status, "status": str(status),
                                          "title": title or detail, "detail": detail}]},
                     headers={"ATL-TraceId": new_id().replace("-", "")[:16]})
+
+
+def lifecycle_error(status, message):
+    # The lifecycle endpoints' documented error body: a list of `{code, message}` (LifecycleErrors).
+    return Response(status, [{"code": "invalid.request" if status == 400 else "unsupported.media.type",
+                              "message": message}], headers={"ATL-TraceId": new_id().replace("-", "")[:16]})
+
+
+def field_problem(kind, value):
+    """What is wrong with a body field's value for its documented type (a type, a tuple of enum values, or a
+    one-item list of either for an array), or None; an undocumented field is a problem of its own."""
+    if kind is None:
+        return "not a field of the request"
+    if isinstance(kind, list):
+        if not isinstance(value, list):
+            return "must be an array"
+        return next((problem for problem in (field_problem(kind[0], item) for item in value) if problem), None)
+    if isinstance(kind, tuple):
+        return None if value in kind else "must be one of %s, got %r" % (", ".join(kind), value)
+    if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
+        return "must be an integer"
+    return None if isinstance(value, kind) else "must be a %s" % kind.__name__
 
 
 def um_error(status, key, message, reason=None):
@@ -58,6 +116,9 @@ class AtlassianAdminSimulator(Simulator):
         self.keys = {}
         self.directories = []
         self.accounts = {}
+        self.search_max_limit = DEFAULT_PAGE
+        self.page_size = DEFAULT_PAGE
+        self.closed_manage = "404"
         self.seed(seed or {})
 
     # --- state --------------------------------------------------------------------------------
@@ -66,8 +127,13 @@ class AtlassianAdminSimulator(Simulator):
         "account_id", "email", "name", "managed" (bool), "account_status" (active, inactive, closed),
         "for_deletion", "source" (null, "google", "scim"), "manage_shows_reason" (bool, default true: whether
         GET /users/{id}/manage tells that a synced account's lifecycle is refused), "memberships": {directory:
-        "active"|"suspended"}, "tokens": [{"id", "label"}]}]}"""
+        "active"|"suspended"}, "tokens": [{"id", "label"}]}], "search_max_limit", "page_size", "closed_manage"}"""
+        if data.get("closed_manage", "404") not in CLOSED_MANAGE:
+            raise ValueError("closed_manage must be one of %s" % ", ".join(CLOSED_MANAGE))
         with self.lock:
+            self.search_max_limit = int(data.get("search_max_limit", DEFAULT_PAGE))
+            self.page_size = int(data.get("page_size", DEFAULT_PAGE))
+            self.closed_manage = data.get("closed_manage", "404")
             self.org_id = data.get("org_id")
             self.keys = dict((key, dict(spec or {})) for key, spec in (data.get("api_keys") or {}).items())
             self.directories = [dict(directory) for directory in data.get("directories") or []]
@@ -118,6 +184,15 @@ class AtlassianAdminSimulator(Simulator):
         return request.method not in ("GET", "HEAD") and not (
             request.method == "POST" and request.segments[-2:] == ["users", "search"])
 
+    def log_entry(self, request, status):
+        # The JSON body too (no secret is ever in one), so that tests can hold requests to the definitions.
+        entry = super().log_entry(request, status)
+        try:
+            entry["json"] = request.json()
+        except ValueError:
+            entry["json"] = None
+        return entry
+
     # --- routing ------------------------------------------------------------------------------
     def handle(self, request):
         with self.lock:
@@ -146,25 +221,61 @@ class AtlassianAdminSimulator(Simulator):
         return self.keys.get(value.strip())
 
     @staticmethod
-    def _json_body(request):
+    def _json_body(request, fields=None, error=None):
+        """The JSON object of the request; with `fields`, one holding no other field (400)."""
+        error = error or org_error
         content_type = (request.header("Content-Type") or "").split(";")[0].strip().lower()
         if content_type != "application/json":
-            raise BadRequest(org_error(415, "Unsupported Media Type", code="ADMIN-415"))
+            raise BadRequest(error(415, "Unsupported Media Type"))
         try:
             body = request.json()
         except ValueError:
-            raise BadRequest(org_error(400, "The body is not valid JSON", code="ADMIN-400-1"))
+            raise BadRequest(error(400, "The body is not valid JSON"))
         if not isinstance(body, dict):
-            raise BadRequest(org_error(400, "The body must be a JSON object", code="ADMIN-400-1"))
+            raise BadRequest(error(400, "The body must be a JSON object"))
+        unknown = sorted(set(body) - set(fields)) if fields is not None else []
+        if unknown:
+            raise BadRequest(error(400, "Unrecognized field(s) %s" % ", ".join(map(repr, unknown))))
         return body
+
+    # --- paging -------------------------------------------------------------------------------
+    @staticmethod
+    def _cursor(query, offset):
+        return base64.urlsafe_b64encode(json.dumps({"query": query, "offset": offset}).encode()).decode()
+
+    @staticmethod
+    def _decode_cursor(cursor):
+        try:
+            decoded = json.loads(base64.urlsafe_b64decode(cursor.encode()).decode())
+            if isinstance(decoded.get("query"), dict) and isinstance(decoded.get("offset"), int):
+                return decoded["query"], decoded["offset"]
+        except (ValueError, AttributeError, TypeError):
+            pass
+        raise BadRequest(org_error(400, "The page cursor is not valid", code="ADMIN-400-INVALID-CURSOR"))
+
+    def _limit(self, value, maximum):
+        if value is None:
+            return self.page_size
+        try:
+            limit = int(value)
+        except (TypeError, ValueError):
+            limit = None
+        if limit is None or isinstance(value, bool) or not 1 <= limit <= maximum:
+            raise BadRequest(org_error(400, "limit must be an integer from 1 to %d, got %r" % (maximum, value),
+                                       code="ADMIN-400-INVALID-LIMIT"))
+        return limit
+
+    def _page(self, items, query, offset, limit):
+        page = items[offset:offset + limit]
+        after = offset + len(page)
+        return {"data": page, "links": {"next": self._cursor(query, after) if after < len(items) else None}}
 
     # --- organizations API (v2 directories) ----------------------------------------------------
     def _directory_route(self, request, rest):
         if not rest:
             if request.method != "GET":
                 return org_error(405, "Method not allowed")
-            return Response(200, {"data": [{"directoryId": one["id"], "name": one.get("name", one["id"])}
-                                           for one in self.directories], "links": {"next": None}})
+            return self._list_directories(request)
         directory = rest[0]
         if directory != "-" and directory not in [one["id"] for one in self.directories]:
             return org_error(404, "Directory not found", code="ADMIN-404-2")
@@ -185,7 +296,8 @@ class AtlassianAdminSimulator(Simulator):
                 return org_error(404, "User not found", code="ADMIN-404-3")
             return Response(204)
         if action in (["suspend"], ["restore"]) and request.method == "POST":
-            self._json_body(request)
+            # No body is documented; without a JSON one the API answers 415 (reported), so only `{}` passes.
+            self._json_body(request, fields=())
             if directory not in account["memberships"]:
                 return org_error(404, "User not found", code="ADMIN-404-3")
             account["memberships"][directory] = "suspended" if action == ["suspend"] else "active"
@@ -219,21 +331,58 @@ class AtlassianAdminSimulator(Simulator):
                 "membershipStatus": membership, "status": status, "forDeletion": account["for_deletion"],
                 "managementSource": "synced" if account["source"] else "invited"}
 
+    def _list_directories(self, request):
+        unknown = sorted(set(request.query) - set(DIRECTORY_LIST_PARAMETERS))
+        if unknown:
+            return org_error(400, "Unrecognized query parameter(s) %s" % ", ".join(unknown), code="ADMIN-400-1")
+        query = dict((name, values if name == "directoryIds" else values[-1]) for name, values in request.query.items())
+        offset = 0
+        if "cursor" in query:
+            # "If present, all other parameters are discarded when searching."
+            query, offset = self._decode_cursor(query["cursor"])
+        limit = self._limit(query.get("limit"), self.search_max_limit)
+        found = [one for one in self.directories
+                 if (not query.get("accountId") or one["id"] in self._account_directories(query["accountId"]))
+                 and (not query.get("directoryIds") or one["id"] in query["directoryIds"])
+                 and str(query.get("searchTerm") or "").casefold() in one.get("name", one["id"]).casefold()]
+        listed = [{"directoryId": one["id"], "name": one.get("name", one["id"])} for one in found]
+        return Response(200, self._page(listed, query, offset, limit))
+
+    def _account_directories(self, account_id):
+        account = self.accounts.get(account_id)
+        return list(account["memberships"]) if account else []
+
     def _search(self, request, directory):
         body = self._json_body(request)
+        for name, value in sorted(body.items()):
+            problem = field_problem(SEARCH_FIELDS.get(name), value)
+            if problem:
+                return org_error(400, "%s: %s" % (name, problem), code="ADMIN-400-1")
         if body.get("emails") is not None and body.get("searchTerm") is not None:
+            # "`searchTerm` and `emails` are mutually exclusive. Providing both ... returns 400 Bad Request."
             return org_error(400, "searchTerm and emails cannot be combined", code="ADMIN-400-3")
+        unsimulated = sorted(set(body) - set(SIMULATED_FILTERS))
+        if unsimulated:
+            return org_error(400, "this simulator does not apply %s" % ", ".join(unsimulated), code="SIMULATOR")
+        query, offset = dict(body), 0
+        if "cursor" in body:
+            query, offset = self._decode_cursor(body["cursor"])
+        limit = self._limit(body.get("limit", query.get("limit")), self.search_max_limit)
         # Compared with full case folding, as a case-insensitive server may (`straße` finds `strasse`), so
         # that clients must check what they get.
-        emails = [str(email).casefold() for email in body.get("emails") or []]
-        limit = min(MAX_LIMIT, int(body.get("limit") or MAX_LIMIT))
-        start = int(body.get("cursor") or 0)
-        found = [account for account in self.accounts.values()
-                 if self._visible(account, directory) and (not emails or account["email"].casefold() in emails)]
-        page = found[start:start + limit]
-        after = start + len(page)
-        return Response(200, {"data": [self._details(account, directory) for account in page],
-                              "links": {"next": str(after) if after < len(found) else None}})
+        emails = [str(email).casefold() for email in query.get("emails") or []]
+        found = [self._details(account, directory) for account in self.accounts.values()
+                 if self._visible(account, directory) and (not emails or account["email"].casefold() in emails)
+                 and self._chosen(account, directory, query)]
+        return Response(200, self._page(found, query, offset, limit))
+
+    def _chosen(self, account, directory, query):
+        details = self._details(account, directory)
+        return ((not query.get("accountIds") or account["account_id"] in query["accountIds"])
+                and (not query.get("directoryIds") or set(query["directoryIds"]) & set(account["memberships"]))
+                and (not query.get("claimStatus") or details["claimStatus"] == query["claimStatus"])
+                and (not query.get("accountStatus") or details["accountStatus"] in query["accountStatus"])
+                and (not query.get("membershipStatus") or details["membershipStatus"] in query["membershipStatus"]))
 
     def _revoke_all(self, request, org_id):
         if request.method != "DELETE" or org_id != self.org_id:
@@ -246,8 +395,12 @@ class AtlassianAdminSimulator(Simulator):
     # --- user management API -------------------------------------------------------------------
     def _manage_route(self, request, account_id, rest):
         account = self.accounts.get(account_id)
-        if account is None or account["account_status"] == "closed":
+        if account is None:
             return um_error(404, "not.found", "The account does not exist")
+        if account["account_status"] == "closed":
+            answer = self._closed(request, account, rest)
+            if answer is not None:
+                return answer
         if not account["managed"]:
             if not rest and request.method == "GET":
                 unallowed = {"allowed": False, "reason": {"key": "managedAccount"}}
@@ -267,6 +420,20 @@ class AtlassianAdminSimulator(Simulator):
             return self._lifecycle(request, account, rest[1])
         return um_error(404, "not.found", "No such resource %s" % request.raw_path)
 
+    def _closed(self, request, account, rest):
+        """What a closed account's user management calls answer (unconfirmed: `closed_manage`), or None to answer
+        the read as for any account."""
+        if self.closed_manage == "404":
+            return um_error(404, "not.found", "The account does not exist")
+        if self.closed_manage == "403":
+            return um_error(403, "forbidden.action", "The account is closed", "closed")
+        if not rest and request.method == "GET":
+            refused = {"allowed": False, "reason": {"key": "closed"}}
+            return Response(200, dict((name, refused) for name in PERMISSIONS))
+        if rest == ["api-tokens"] and request.method == "GET":
+            return None
+        return um_error(400, "invalid.state", "The account is closed")
+
     @staticmethod
     def _permissions(account):
         granted = {"allowed": True}
@@ -278,7 +445,9 @@ class AtlassianAdminSimulator(Simulator):
 
     def _lifecycle(self, request, account, action):
         if request.body:
-            self._json_body(request)
+            body = self._json_body(request, fields=LIFECYCLE_BODY[action], error=lifecycle_error)
+            if not isinstance(body.get("message", ""), str):
+                return lifecycle_error(400, "message must be a string")
         if account["source"]:
             return um_error(403, "forbidden.action", "You are not allowed to perform this action",
                             "externalDirectory.%s" % account["source"])

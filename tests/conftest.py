@@ -27,6 +27,7 @@ SLOW = {
     "tests/integration/test_fault_soak.py": None,  # 500-user batches under random faults, killed runs
     "tests/unit/plugins/module_utils/test_properties.py": None,  # hypothesis property tests
     "tests/integration/test_alibaba_simulator.py": None,  # the simulator alone, no ansible-core involved
+    "tests/integration/test_atlassian_simulators.py": None,  # the simulators alone, likewise
     "tests/integration/test_benchmarks.py": None,  # the benchmark's own bounds and verdicts
     "tests/integration/test_least_privilege.py": None,  # which API actions and scopes the code uses
     # Tools and texts, not the modules under an ansible-core: the README, the documentation linter, the

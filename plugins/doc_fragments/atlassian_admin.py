@@ -34,10 +34,12 @@ options:
     required: true
   directory_id:
     description:
-      - The organization directory (not the SCIM directory of E(ATLASSIAN_SCIM_DIRECTORY_ID)) whose members are
-        suspended, restored or removed when an account is not managed by the organization. Reads and email searches use this directory, or all
-        directories of the organization (C(-)) when it is not given.
-      - Without it, a change to an account the organization does not manage fails for that account.
+      - An organization directory (not the SCIM directory of E(ATLASSIAN_SCIM_DIRECTORY_ID)) that changes to an
+        account the organization does not manage are held to. Reads and email searches always cover every directory
+        of the organization (C(-)).
+      - Not set, such an account is suspended or removed in every directory of the organization it is a member of.
+        Set, an account that also has access through another directory fails before anything is changed, naming
+        that directory. Restoring (V(active)) needs it.
       - If not set, the environment variable E(ATLASSIAN_ORG_DIRECTORY_ID) is used.
     type: str
 attributes:

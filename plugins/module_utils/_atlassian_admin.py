@@ -4,12 +4,14 @@
 
 # FOR INTERNAL COLLECTION USE ONLY: this file may change without notice.
 
-"""Atlassian accounts through the organization admin APIs: the organizations API (v2 directory users:
-details, search by email, suspend, restore, remove) and the user management API (lifecycle disable,
-enable, delete, cancel-delete; a managed account's API tokens).
+"""Atlassian accounts through the organization admin APIs: the organizations API (v2 directories and
+directory users: details, search by email, suspend, restore, remove) and the user management API
+(lifecycle disable, enable, delete, cancel-delete; a managed account's API tokens).
 
 An account the organization manages is deactivated or deleted for every site; one it does not manage can
-only lose its access to this organization (suspended, or removed from the organization's directory).
+only lose its access to this organization, directory by directory (suspended, or removed from a directory).
+Every read covers the whole organization (the directory `-`): an account that is not in one directory may
+still have access through another, so "not in this directory" is never taken as done.
 """
 
 from __future__ import annotations
@@ -26,12 +28,13 @@ from ._http import (
     response_json,
     status_error,
 )
-from ._lifecycle import Step, UserDirectory, env, leftover_item
+from ._lifecycle import Step, UserDirectory, env, follow_up_item, leftover_item
 from ._names import lookalike_key, shown, upper_invariant
 
 PROVIDER = "Atlassian admin"
 ALL_DIRECTORIES = "-"  # documented for the v2 user search and user details: every directory of the org
-SEARCH_LIMIT = 100
+# The user search sends no `limit`: its only documented value is the default (50 a page, "Defaults to 50" in
+# the organizations API's MultiDirectoryUserSearchRequest); more matches come page by page with the cursor.
 TRACE_HEADERS = ("ATL-TraceId", "X-Trace-Id", "X-Request-Id")
 # What a refused lifecycle call means, by the `reason.key` Atlassian gives (GET /users/{id}/manage and the
 # 403 `forbidden.action` answer share these keys).
@@ -116,10 +119,16 @@ def refusal(error, what):
         text = "%s: %s" % (what, explanation)
     else:
         text = "%s: %s" % (what, SCOPED_KEY)
-    refused = ProviderError(PROVIDER, "%s. Atlassian said: %s" % (text, error.message), status=error.status,
-                            code=error.code, request_id=error.request_id, method=error.method, url=error.url)
-    refused.lost_answer = error.lost_answer
-    return refused
+    return retold(error, "%s. Atlassian said: %s" % (text, error.message))
+
+
+def retold(error, message):
+    """`error` with another message, and everything else it knew (status, code, request id, lost answer)."""
+    copy = error.__class__(error.provider, message, status=error.status, code=error.code, request_id=error.request_id,
+                           retryable=error.retryable, retry_after=error.retry_after, method=error.method, url=error.url)
+    copy.lost_answer = error.lost_answer
+    copy.reason = getattr(error, "reason", None)
+    return copy
 
 
 def permitted_actions(permissions):
@@ -138,27 +147,43 @@ def refused_reason(permissions, name):
     return None
 
 
+NOT_IN_ORGANIZATION = "not in the organization"
+
+
+def access_status(memberships):
+    """An unmanaged account's access to the organization from its membership in each directory, as the
+    organizations API sums it up for the directory `-` (`membershipStatus`: active in one or more directories,
+    suspended in all of them, or in none)."""
+    states = set(memberships.values())
+    return "active" if "active" in states else "suspended" if states else NOT_IN_ORGANIZATION
+
+
 def account_status(account):
     """What the account is, in the module's words: active, deactivated, suspended, pending deletion, deleted,
-    not in the directory; None when Atlassian's answer does not tell."""
+    not in the organization; None when Atlassian's answers do not tell, or disagree."""
     data = account["directory_user"]
+    if data.get("accountStatus") == "closed":
+        # "The account is closed and can't be used" (the organizations API's accountStatus): deleted.
+        return "deleted"
     if account["managed"]:
         if data.get("forDeletion") is True or data.get("status") == "for_deletion":
             return "pending deletion"
-        return {"active": "active", "inactive": "deactivated", "closed": "deleted"}.get(data.get("accountStatus"))
-    if account["managed"] is False:
-        return {"active": "active", "suspended": "suspended",
-                "no_membership": "not in the directory"}.get(data.get("membershipStatus"))
+        return {"active": "active", "inactive": "deactivated"}.get(data.get("accountStatus"))
+    if account["managed"] is False and account.get("memberships") is not None:
+        status = access_status(account["memberships"])
+        summed = {"active": "active", "suspended": "suspended",
+                  "no_membership": NOT_IN_ORGANIZATION}.get(data.get("membershipStatus"))
+        return status if summed == status else None
     return None
 
 
 # The module's state (deactivated, removed, active) that each status satisfies.
 STATUS_STATE = {"active": "active", "deactivated": "deactivated", "suspended": "deactivated",
-                "pending deletion": "removed", "deleted": "removed", "not in the directory": "removed"}
-# Which statuses already satisfy each wanted state.
+                "pending deletion": "removed", "deleted": "removed", NOT_IN_ORGANIZATION: "removed"}
+# Which statuses of a managed account already satisfy each wanted state.
 SATISFIES = {
-    "deactivated": ("deactivated", "suspended", "pending deletion", "deleted", "not in the directory"),
-    "removed": ("pending deletion", "deleted", "not in the directory"),
+    "deactivated": ("deactivated", "pending deletion", "deleted"),
+    "removed": ("pending deletion", "deleted"),
     "active": ("active",),
 }
 
@@ -210,8 +235,8 @@ class AtlassianAdminDirectory(UserDirectory):
         org = encode_path_segment(params["org_id"], option="org_id")
         if params.get("directory_id") is not None:
             if params["directory_id"].strip() == ALL_DIRECTORIES:
-                raise InputError("directory_id must name one directory; %r (all directories) is what the module reads "
-                                 "with when directory_id is not given" % ALL_DIRECTORIES)
+                raise InputError("directory_id must name one directory; leave it unset to act in every directory of "
+                                 "the organization (%r)" % ALL_DIRECTORIES)
             encode_path_segment(params["directory_id"], option="directory_id")
         if "revoke_api_tokens" in params:
             self.revoke_tokens = self._revoke_tokens(params)
@@ -238,28 +263,34 @@ class AtlassianAdminDirectory(UserDirectory):
         except InputError as exc:
             raise ProviderError(PROVIDER, "Atlassian listed an account whose id can not be addressed safely: %s" % exc)
 
-    def _directory_url(self, directory=None):
-        directory = directory or self.module.params.get("directory_id") or ALL_DIRECTORIES
+    def _directory_url(self, directory):
         return "%s/%s" % (self.directories_url, self._segment(directory, option="directory_id"))
 
     def _manage_url(self, account_id, *rest):
         return "/".join(["%s/users/%s/manage" % (self.base_url, self._segment(account_id))] + list(rest))
 
+    def _directory_pages(self, query=None):
+        """The organization's directories (`GET /admin/v2/orgs/{org_id}/directories`), page by page: a page
+        after the first sends only its cursor ("if present, all other parameters are discarded")."""
+        query = dict(query or {})
+        while True:
+            page = response_json(self.transport.request("GET", self.directories_url, params=query or None)) or {}
+            yield [str(directory.get("directoryId") or directory.get("id")) for directory in page.get("data") or []
+                   if isinstance(directory, dict)]
+            cursor = next_cursor(page)
+            if not cursor:
+                return
+            query = {"cursor": cursor}
+
     def preflight(self):
         """List the organization's directories: proves the key and org_id, and directory_id when given."""
         wanted = self.module.params.get("directory_id")
         seen = []
-        url, query = self.directories_url, {}
         try:
-            while True:
-                page = response_json(self.transport.request("GET", url, params=query or None)) or {}
-                for directory in page.get("data") or []:
-                    if isinstance(directory, dict):
-                        seen.append(str(directory.get("directoryId") or directory.get("id")))
-                cursor = next_cursor(page)
-                if wanted is None or wanted in seen or not cursor:
+            for page in self._directory_pages():
+                seen.extend(page)
+                if wanted is None or wanted in seen:
                     break
-                query = {"cursor": cursor}
         except NotFoundError as exc:
             raise ProviderError(PROVIDER, "organization %r was not found (HTTP 404 on its directories); check org_id "
                                 "and base_url" % self.module.params["org_id"], status=exc.status, code=exc.code,
@@ -269,50 +300,60 @@ class AtlassianAdminDirectory(UserDirectory):
                                 % (wanted, self.module.params["org_id"], ", ".join(seen) or "none"))
 
     # --- reads --------------------------------------------------------------------------------
-    def _directory_user(self, account_id):
-        """The v2 user details: in directory_id when given (falling back to every directory, so that a
-        managed account outside that directory is still found), else in every directory."""
-        path = "users/%s" % self._segment(account_id)
-        try:
-            return self._data(self.transport.request("GET", "%s/%s" % (self._directory_url(), path))), True
-        except NotFoundError:
-            if not self.module.params.get("directory_id"):
-                raise
-        data = self._data(self.transport.request("GET", "%s/%s" % (self._directory_url(ALL_DIRECTORIES), path)))
-        return data, False
-
-    @staticmethod
-    def _data(response):
-        body = response_json(response)
+    def _directory_user(self, account_id, directory=ALL_DIRECTORIES):
+        """The v2 user details, in every directory of the organization (`-`) unless one is named."""
+        url = "%s/users/%s" % (self._directory_url(directory), self._segment(account_id))
+        body = response_json(self.transport.request("GET", url))
         data = body.get("data") if isinstance(body, dict) else None
         if not isinstance(data, dict):
             raise ProviderError(PROVIDER, "the user details answer has no `data` object")
         return data
 
+    def _memberships(self, account_id):
+        """{directory id: active or suspended} for every directory of the organization the account is a member of:
+        the directories listed for it (`accountId`), each read for the account's membership there."""
+        memberships = {}
+        for page in self._directory_pages({"accountId": account_id}):
+            for directory in page:
+                try:
+                    membership = self._directory_user(account_id, directory).get("membershipStatus")
+                except NotFoundError:
+                    continue  # listed a moment ago, not a member now
+                if membership not in ("active", "suspended", "no_membership"):
+                    raise ProviderError(PROVIDER, "Atlassian's answer does not tell the membership of account %s in "
+                                        "directory %s (membershipStatus %r)" % (account_id, directory, membership))
+                if membership != "no_membership":
+                    memberships[directory] = membership
+        return memberships
+
     def get_user(self, user_id):
-        data, in_directory = self._directory_user(user_id)
+        data = self._directory_user(user_id)
         claim = data.get("claimStatus")
+        closed = data.get("accountStatus") == "closed"
         account = {
             "account_id": data.get("accountId") or user_id,
             "email": data.get("email"),
             "name": data.get("name"),
             "managed": {"managed": True, "unmanaged": False}.get(claim),
             "account_status": data.get("accountStatus"),
-            "membership_status": data.get("membershipStatus") if in_directory else "no_membership",
+            "membership_status": data.get("membershipStatus"),
+            "memberships": None,
             "management_source": data.get("managementSource"),
             "permitted_actions": None,
             "api_token_count": None,
             "api_tokens": None,
             "directory_user": data,
         }
-        if not in_directory:
-            account["directory_user"] = dict(data, membershipStatus="no_membership")
+        if account["managed"] is False:
+            account["memberships"] = self._memberships(account["account_id"])
         permissions = None
-        if account["managed"] is not False:
+        # A closed account "can't be used": nothing can be done to it, so what may be done is not asked
+        # (Atlassian may refuse to say), and its tokens are not listed (its deletion revoked them).
+        if account["managed"] is not False and not closed:
             permissions = self._permissions(account["account_id"])
             account["permitted_actions"] = permitted_actions(permissions)
         self.permissions[account["account_id"]] = permissions
-        if account["managed"] and self._wants_tokens():
+        if account["managed"] and not closed and self._wants_tokens():
             tokens = self.list_tokens(account)
             if tokens is not None:
                 account["api_tokens"] = tokens
@@ -321,7 +362,7 @@ class AtlassianAdminDirectory(UserDirectory):
         return account
 
     def _wants_tokens(self):
-        return self.revoke_tokens
+        return self.revoke_tokens or self.module.params.get("revoke_api_tokens") is False
 
     def _permissions(self, account_id):
         try:
@@ -330,8 +371,8 @@ class AtlassianAdminDirectory(UserDirectory):
             raise refusal(exc, "reading what may be done to account %s" % account_id)
 
     def list_tokens(self, account):
-        """The account's API tokens (id, label, dates; never a token value), or None when a deleted account's
-        tokens can no longer be listed."""
+        """The account's API tokens (id, label, dates; never a token value), or None when the tokens of an
+        account pending deletion can no longer be listed."""
         try:
             tokens = response_json(self.transport.request("GET", self._manage_url(account["account_id"], "api-tokens")))
         except ProviderError as exc:
@@ -346,15 +387,16 @@ class AtlassianAdminDirectory(UserDirectory):
                 for token in tokens if isinstance(token, dict) and token.get("id") is not None]
 
     def _search_pages(self, email):
-        url = "%s/users/search" % self._directory_url()
-        body = {"emails": [email], "limit": SEARCH_LIMIT}
+        """The user search in every directory of the organization, page by page (the cursor of each page)."""
+        url = "%s/users/search" % self._directory_url(ALL_DIRECTORIES)
+        body = {"emails": [email]}
         while True:
             page = response_json(self.transport.request("POST", url, json=body, changing=False)) or {}
             yield from (item for item in page.get("data") or [] if isinstance(item, dict))
             cursor = next_cursor(page)
             if not cursor:
                 return
-            body = dict(body, cursor=cursor)
+            body = {"emails": [email], "cursor": cursor}
 
     def find_users(self, user_name):
         # The search matches full email addresses exactly; letter case aside, one character to one, is taken;
@@ -396,14 +438,16 @@ class AtlassianAdminDirectory(UserDirectory):
 
     def describe(self, user):
         return {"account_id": user.get("account_id"), "email": user.get("email"), "managed": user.get("managed"),
-                "status": user.get("status"), "api_tokens": user.get("api_token_count")}
+                "status": user.get("status"), "memberships": user.get("memberships"),
+                "api_tokens": user.get("api_token_count")}
 
     def describe_after(self, user, state):
         after = self.describe(user)
         plan = self.plans.get(user.get("account_id"))
-        after["status"] = plan.status_after if plan is not None else after["status"]
-        if user.get("api_token_count") is not None and self.revoke_tokens:
-            after["api_tokens"] = 0
+        if plan is not None:
+            after.update(status=plan.status_after, memberships=plan.memberships_after)
+            if plan.tokens_revoked:
+                after["api_tokens"] = after["api_tokens"] - plan.tokens_revoked
         return after
 
     def result_fields(self, entry):
@@ -413,9 +457,11 @@ class AtlassianAdminDirectory(UserDirectory):
                   "managed": user.get("managed"), "status": user.get("status"),
                   "api_tokens_revoked": sum(1 for action in entry.actions if action.startswith("revoked API token"))}
         plan = self.plans.get(user.get("account_id"))
-        if plan is None or entry.failed or not entry.steps:
+        if plan is None or entry.failed:
             return fields
-        if self.check_mode or entry.changed:
+        if not entry.steps and user.get("status") == "deleted":
+            fields["msg"] = "already deleted (the account is closed)"
+        elif entry.steps and (self.check_mode or entry.changed):
             fields["status"] = plan.status_after
             fields["state"] = STATUS_STATE.get(plan.status_after, entry.state)
             fields["msg"] = plan.message(self.check_mode, entry)
@@ -426,74 +472,123 @@ class AtlassianAdminDirectory(UserDirectory):
         account = entry.user
         state = self.module.params["state"]
         status = account.get("status")
-        plan = Plan(status)
+        plan = Plan(account)
         self.plans[account["account_id"]] = plan
         if account.get("managed") is None or status is None:
-            raise ProviderError(PROVIDER, "Atlassian's answer does not tell whether account %s is managed by the "
-                                "organization or what its status is (claimStatus %r, accountStatus %r, membershipStatus %r); "
-                                "nothing was done for it" % (account["account_id"], account["directory_user"].get("claimStatus"),
-                                                             account["directory_user"].get("accountStatus"),
-                                                             account["directory_user"].get("membershipStatus")))
+            raise ProviderError(PROVIDER, "Atlassian's answers do not tell whether account %s is managed by the "
+                                "organization or what its status is (claimStatus %r, accountStatus %r, "
+                                "membershipStatus %r, directory memberships %r); nothing was done for it" % (
+                                    account["account_id"], account["directory_user"].get("claimStatus"),
+                                    account["directory_user"].get("accountStatus"),
+                                    account["directory_user"].get("membershipStatus"), account.get("memberships")))
+        if status == "deleted":
+            if state == "active":
+                raise InputError("account %s is deleted; it cannot be made active again" % account["account_id"])
+            return []  # closed: nothing is left to change, and nothing can be
+        if not account["managed"]:
+            return self._access_steps(account, state, plan)
         steps = []
         if status not in SATISFIES[state]:
-            steps.append(self._state_step(account, state, status, plan))
-            if account["managed"] and state != "active":
+            steps.append(self._lifecycle_step(account, state, status, plan))
+            if state != "active":
                 self.saml_accounts.append(account.get("email") or account["account_id"])
-        if state != "active" and account["managed"] and self.revoke_tokens:
-            tokens = [self._token_step(account, token) for token in account.get("api_tokens") or []]
+        tokens = account.get("api_tokens") or []
+        if state != "active" and self.revoke_tokens:
+            revocations = [self._token_step(account, token, plan) for token in tokens]
             # Removed: the tokens go first, while the account can still be managed; deactivated: the sign-in is
             # blocked first.
-            steps = tokens + steps if state == "removed" else steps + tokens
+            steps = revocations + steps if state == "removed" else steps + revocations
+        elif tokens:
+            entry.follow_up.append(follow_up_item("API token", "revoke_api_tokens is false: the account's %d API "
+                                                  "token(s) (%s) were left as they are" % (len(tokens), ", ".join(
+                                                      token_name(token) for token in tokens)),
+                                                  where="account %s" % account["account_id"]))
         return steps
 
-    def _state_step(self, account, state, status, plan):
+    def _lifecycle_step(self, account, state, status, plan):
         account_id = account["account_id"]
-        if not account["managed"]:
-            if not self.module.params.get("directory_id"):
-                raise InputError("account %s is not managed by the organization: only its access can be %s, and that "
-                                 "needs directory_id (the organization directory it is a member of)"
-                                 % (account_id, "suspended" if state == "deactivated" else "removed or restored"))
-            if state == "active" and status == "not in the directory":
-                raise InputError("account %s is not in directory %s: invite it to the organization again"
-                                 % (account_id, self.module.params["directory_id"]))
-            action = {"deactivated": "suspend", "removed": "remove", "active": "restore"}[state]
-        elif state == "active":
-            if status == "deleted":
-                raise InputError("account %s is deleted; it cannot be made active again" % account_id)
+        if state == "active":
             action = "cancel-delete" if status == "pending deletion" else "enable"
         else:
             action = "disable" if state == "deactivated" else "delete"
-        permission = {"enable": "lifecycle.enablement", "disable": "lifecycle.enablement",
-                      "delete": "lifecycle.delete", "cancel-delete": "lifecycle.delete"}.get(action)
-        reason = refused_reason(self.permissions.get(account_id), permission) if permission else None
+        permission = "lifecycle.delete" if action in ("delete", "cancel-delete") else "lifecycle.enablement"
+        reason = refused_reason(self.permissions.get(account_id), permission)
         if reason is not None:
             raise ProviderError(PROVIDER, "account %s cannot be %s through the API: %s (%s is not allowed; nothing was "
                                 "done)" % (account_id, state, REASONS.get(reason, "reason %s" % reason), permission),
                                 code="forbidden.action")
         plan.status_after = ACTION_STATUS[action]
-        plan.action = ACTION_WORDS[action]
-        where = None if account["managed"] else "directory %s" % self.module.params["directory_id"]
-        return Step(ACTION_WORDS[action], lambda: self._change(account, action),
-                    leftover=leftover_item("Atlassian account", ACTION_WORDS[action], id=account_id,
-                                           name=account.get("email"), where=where))
+        plan.changes.append(ACTION_WORDS[action])
+        return AccountStep(ACTION_WORDS[action], lambda: self._change(account, action),
+                           left="account %s %s" % (account_id, ACTION_LEFT[action]),
+                           leftover=leftover_item("Atlassian account", ACTION_WORDS[action], id=account_id,
+                                                  name=account.get("email")))
 
-    def _token_step(self, account, token):
+    def _access_steps(self, account, state, plan):
+        """An account the organization does not manage: its membership in each directory of the organization
+        that does not have the wanted state yet, one step each; within directory_id only when it is given, and
+        then a membership elsewhere that would keep access fails the account before anything is changed."""
+        account_id = account["account_id"]
+        memberships = account["memberships"]
+        chosen = self.module.params.get("directory_id")
+        if state == "active":
+            if chosen is None:
+                raise InputError("account %s is not managed by the organization: only its access can be restored, "
+                                 "and that needs directory_id (the organization directory to restore it in)"
+                                 % account_id)
+            if chosen not in memberships:
+                raise InputError("account %s is not in directory %s: invite it to the organization again"
+                                 % (account_id, chosen))
+            action, targets = "restore", [chosen] if memberships[chosen] == "suspended" else []
+        else:
+            action = "suspend" if state == "deactivated" else "remove"
+            targets = sorted(directory for directory, membership in memberships.items()
+                             if action == "remove" or membership == "active")
+            outside = [directory for directory in targets if chosen is not None and directory != chosen]
+            if outside:
+                raise InputError(
+                    "account %s is not managed by the organization and is a member of %s, outside directory_id %s: "
+                    "nothing was done for it, as that membership would stay. Leave directory_id unset to %s it in "
+                    "every directory of the organization it is a member of, or %s it there in Atlassian "
+                    "Administration" % (account_id, ", ".join("directory %s (%s)" % (directory, memberships[directory])
+                                                              for directory in outside), chosen, action, action))
+        after = dict(memberships)
+        for directory in targets:
+            if action == "remove":
+                del after[directory]
+            else:
+                after[directory] = "active" if action == "restore" else "suspended"
+        plan.status_after, plan.memberships_after = access_status(after), after
+        steps = [self._directory_step(account, action, directory) for directory in targets]
+        plan.changes.extend(step.description for step in steps)
+        return steps
+
+    def _directory_step(self, account, action, directory):
+        account_id = account["account_id"]
+        return AccountStep("%s directory %s" % (DIRECTORY_ACTIONS[action], directory),
+                           lambda: self._change(account, action, directory),
+                           left=DIRECTORY_LEFT[action] % directory,
+                           leftover=leftover_item("Atlassian account", DIRECTORY_DONE[action], id=account_id,
+                                                  name=account.get("email"), where="directory %s" % directory))
+
+    def _token_step(self, account, token, plan):
         reason = refused_reason(self.permissions.get(account["account_id"]), "apiToken.delete")
         if reason is not None:
             raise ProviderError(PROVIDER, "the API tokens of account %s cannot be revoked through the API: %s"
                                 % (account["account_id"], REASONS.get(reason, "reason %s" % reason)), code="forbidden.action")
-        label = "revoked API token %s (%s)" % (json.dumps(token.get("label")), token["id"])
-        return Step(label, lambda: self._revoke(account, token),
-                    leftover=leftover_item("API token", "revoked", id=token["id"], name=token.get("label"),
-                                           where="account %s" % account["account_id"]))
+        plan.tokens_revoked += 1
+        return AccountStep("revoked %s" % token_name(token), lambda: self._revoke(account, token),
+                           left="%s not revoked" % token_name(token),
+                           leftover=leftover_item("API token", "revoked", id=token["id"], name=token.get("label"),
+                                                  where="account %s" % account["account_id"]))
 
-    def _change(self, account, action):
+    def _change(self, account, action, directory=None):
         account_id = account["account_id"]
-        if action in ("suspend", "restore", "remove"):
-            url = "%s/users/%s" % (self._directory_url(), self._segment(account_id))
+        if directory is not None:
+            url = "%s/users/%s" % (self._directory_url(directory), self._segment(account_id))
             method, body = ("DELETE", None) if action == "remove" else ("POST", {})
             url = url if action == "remove" else "%s/%s" % (url, action)
-            what = "%s account %s in directory %s" % (action, account_id, self.module.params["directory_id"])
+            what = "%s account %s in directory %s" % (action, account_id, directory)
         else:
             url, method = self._manage_url(account_id, "lifecycle", action), "POST"
             body = {}
@@ -502,45 +597,81 @@ class AtlassianAdminDirectory(UserDirectory):
             # A POST without a JSON body is refused (415) by the organizations API; an empty object is fine.
             response = self.transport.request(method, url, json=body)
         except ProviderError as exc:
-            if (isinstance(exc, NotFoundError) or exc.lost_answer) and self._already(account, action):
-                return ALREADY
-            raise refusal(exc, what) if action not in ("suspend", "restore", "remove") else exc
+            if exc.status in (400, 404) or exc.lost_answer:
+                proven = self._read_proof(exc, lambda: self._done(account, action, directory))
+                if proven is not None:
+                    return proven
+            raise refusal(exc, what) if directory is None else exc
         return trace_id(response)
 
-    def _already(self, account, action):
-        """After a 404 or a lost answer: whether a fresh read shows the change made."""
+    def _done(self, account, action, directory):
+        """Whether a fresh read shows the change made (after a refusal, a 404 or a lost answer)."""
         try:
             fresh = self.get_user(account["account_id"])
         except NotFoundError:
-            return action in ("remove", "delete")
+            return action in ("remove", "suspend", "delete")  # not in the organization at all any more
         except ProviderError:
             return False
+        if directory is not None:
+            membership = (fresh.get("memberships") or {}).get(directory)
+            return membership in {"suspend": ("suspended", None), "remove": (None,), "restore": ("active",)}[action]
         return fresh.get("status") in ACTION_DONE[action]
+
+    @staticmethod
+    def _read_proof(error, done):
+        """After a refused, not-found or unanswered change: LOST_THEN_DONE when a read proves it made and an
+        attempt of this task may have made it (its answer was lost), ALREADY when a read proves it made by
+        someone else, None when nothing proves it."""
+        if not done():
+            return None
+        return LostThenDone(error.lost_answer) if error.lost_answer else ALREADY
 
     def _revoke(self, account, token):
         url = self._manage_url(account["account_id"], "api-tokens", self._segment(token["id"], option="token id"))
         try:
             response = self.transport.request("DELETE", url)
         except ProviderError as exc:
-            if isinstance(exc, NotFoundError) or exc.lost_answer:
-                remaining = self.list_tokens(account)
-                if remaining is not None and all(one["id"] != token["id"] for one in remaining):
-                    return ALREADY
+            if exc.status in (400, 404) or exc.lost_answer:
+                proven = self._read_proof(exc, lambda: self._token_gone(account, token))
+                if proven is not None:
+                    return proven
             raise refusal(exc, "revoking API token %s of account %s" % (token["id"], account["account_id"]))
         return trace_id(response)
 
+    def _token_gone(self, account, token):
+        try:
+            remaining = self.list_tokens(account)
+        except ProviderError:
+            return False
+        return remaining is not None and all(one["id"] != token["id"] for one in remaining)
+
     def run_steps(self, entry):
-        """Each step in order; a step a read proved already done is noted, not counted as this task's change."""
-        for step in entry.steps:
+        """Each step in order; a step a read proved already done is noted, not counted as this task's change; a
+        failure names what this task did for the account and what is left."""
+        plan = self.plans[entry.user["account_id"]]
+        for index, step in enumerate(entry.steps):
             try:
-                request_id = step.call()
+                outcome = step.call()
             except (ProviderError, InputError) as exc:
-                entry.fail(exc)
+                entry.fail(self._unfinished(exc, entry, plan, entry.steps[index:]))
                 return
-            if request_id is ALREADY:
-                self.plans[entry.user["account_id"]].already.append(step.description)
+            if outcome is ALREADY:
+                plan.already.append(step.description)
                 continue
-            entry.done(step, request_id)
+            if isinstance(outcome, LostThenDone):
+                plan.confirmed.append(step.description)
+                outcome = outcome.request_id
+            entry.done(step, outcome)
+
+    def _unfinished(self, error, entry, plan, left):
+        """The error of a failed step, telling what was done for the account before it and what is left."""
+        done = list(entry.actions) + ["already done before: %s" % one for one in plan.already]
+        text = "%s. Done for this account before: %s. Not done: %s" % (
+            error.message if isinstance(error, ProviderError) else error, "; ".join(done) or "nothing",
+            "; ".join(getattr(step, "left", step.description) for step in left))
+        if not plan.changes:
+            text += ". The account was %s when read, and its status was not to change" % entry.user.get("status")
+        return retold(error, text) if isinstance(error, ProviderError) else InputError(text)
 
     def close(self):
         # Called once the users are done (in check mode too: the warning is about what the task does).
@@ -550,33 +681,60 @@ class AtlassianAdminDirectory(UserDirectory):
         super().close()
 
 
+def token_name(token):
+    return "API token %s (%s)" % (json.dumps(token.get("label")), token["id"])
+
+
+class AccountStep(Step):
+    """A step with the words for it when it is left undone (`left`), for the message of a failed account."""
+
+    def __init__(self, description, call, left, leftover=None):
+        super().__init__(description, call, leftover=leftover)
+        self.left = left
+
+
+class LostThenDone:
+    """A change whose answer was lost and which a read then showed made: this task's, with the lost attempt's
+    request id."""
+
+    def __init__(self, lost_answer):
+        self.request_id = lost_answer.get("request_id")
+
+
 ACTION_WORDS = {"disable": "deactivated", "enable": "activated", "delete": "deleted (Atlassian's 14-day grace period)",
-                "cancel-delete": "deletion cancelled", "suspend": "suspended in the organization",
-                "restore": "access restored", "remove": "removed from the organization's directory"}
-ACTION_STATUS = {"disable": "deactivated", "enable": "active", "delete": "pending deletion", "cancel-delete": "active",
-                 "suspend": "suspended", "restore": "active", "remove": "not in the directory"}
+                "cancel-delete": "deletion cancelled"}
+ACTION_STATUS = {"disable": "deactivated", "enable": "active", "delete": "pending deletion", "cancel-delete": "active"}
 ACTION_DONE = {"disable": ("deactivated", "pending deletion", "deleted"), "enable": ("active",),
-               "delete": ("pending deletion", "deleted"), "cancel-delete": ("active", "deactivated"),
-               "suspend": ("suspended", "not in the directory"), "restore": ("active",),
-               "remove": ("not in the directory",)}
+               "delete": ("pending deletion", "deleted"), "cancel-delete": ("active", "deactivated")}
+ACTION_LEFT = {"disable": "not deactivated", "enable": "not activated", "delete": "not deleted",
+               "cancel-delete": "still pending deletion"}
+# An unmanaged account, per directory: the action's words in `actions` ("suspended in directory d-1") and in
+# the leftover item.
+DIRECTORY_ACTIONS = {"suspend": "suspended in", "remove": "removed from", "restore": "access restored in"}
+DIRECTORY_DONE = {"suspend": "suspended", "remove": "removed from the directory", "restore": "access restored"}
+DIRECTORY_LEFT = {"suspend": "access through directory %s not suspended", "remove": "not removed from directory %s",
+                  "restore": "access in directory %s not restored"}
 
 
 class Plan:
-    """What the task does to one account: the status it ends in, and the words for it."""
+    """What the task does to one account: the status and memberships it ends in, and the words for it."""
 
-    def __init__(self, status):
-        self.status_after = status
-        self.action = None
-        self.already = []
+    def __init__(self, account):
+        self.status_after = account.get("status")
+        self.memberships_after = account.get("memberships")
+        self.changes = []  # the descriptions of the steps that change the account's status or access
+        self.tokens_revoked = 0
+        self.already = []  # steps a read proved done by someone else
+        self.confirmed = []  # steps a read proved done after their answer was lost
 
     def message(self, check_mode, entry):
         actions = [step.description for step in entry.steps] if check_mode else entry.actions
         tokens = sum(1 for action in actions if action.startswith("revoked API token"))
-        parts = []
-        if self.action and self.action in actions:
-            parts.append(self.action)
+        parts = [change for change in self.changes if change in actions]
         if tokens:
             parts.append("%d API token%s revoked" % (tokens, "" if tokens == 1 else "s"))
+        if self.confirmed:
+            parts.append("confirmed by a read after the answer was lost: %s" % "; ".join(self.confirmed))
         if self.already:
             parts.append("already done: %s" % "; ".join(self.already))
         text = ", ".join(parts) or "unchanged"

@@ -18,14 +18,24 @@ description:
     account deactivated for a 14-day grace period, then deletes it; C(.../lifecycle/cancel-delete) undoes it until
     then), and V(active) sends C(.../lifecycle/enable), or C(.../lifecycle/cancel-delete) for an account whose
     deletion is pending.
-  - For an account the organization does B(not) manage, only its access to this organization can change, in
-    O(directory_id). V(deactivated) suspends it (C(POST .../users/{account_id}/suspend)), V(removed) removes it from
-    the directory (C(DELETE .../users/{account_id})), V(active) restores a suspended account. The account itself,
-    its other organizations and its API tokens stay; the result says C(managed=false).
-  - Whether an account is managed and its status are read first (C(GET /admin/v2/orgs/{org_id}/directories/{directory_id}/users/{account_id})),
-    then, for a managed account, what may be done to it (C(GET /users/{account_id}/manage)) and its API tokens.
-    A change is sent only when the status differs; an account that is not found in the organization is
-    unchanged for V(deactivated) and V(removed) (C(state=absent)), and an error for V(active).
+  - For an account the organization does B(not) manage, only its access to this organization can change,
+    directory by directory. V(deactivated) suspends it (C(POST .../directories/{directory}/users/{account_id}/suspend))
+    in every directory of the organization where it is active, V(removed) removes it (C(DELETE
+    .../directories/{directory}/users/{account_id})) from every directory it is a member of; one action each, such as
+    V(suspended in directory d-1). With O(directory_id), access through any other directory fails the account before
+    anything is changed, naming those directories, as that access would stay. V(active) restores a suspended account in
+    O(directory_id), which it needs. The account itself, its other organizations and its API tokens stay; the result
+    says C(managed=false).
+  - Reads cover the whole organization, with the account's details in every directory
+    (C(GET /admin/v2/orgs/{org_id}/directories/-/users/{account_id})); for an account the organization does not
+    manage, the directories it is a member of (C(GET /admin/v2/orgs/{org_id}/directories?accountId=...)) and its
+    membership in each; for a managed account, what may be done to it (C(GET /users/{account_id}/manage)) and its
+    API tokens. A change is sent only when the status differs; an account that is not found in the organization
+    is unchanged for V(deactivated) and V(removed) (C(state=absent)), and an error for V(active).
+  - An account Atlassian shows as closed (C(accountStatus=closed), an account that "can't be used") is already
+    deleted, so nothing more is read or sent for it, and it is unchanged for V(deactivated) and V(removed).
+  - When a change fails, the error of its account says what the task did for it before and names every change not
+    done (each API token left, by label and id, and whether the account was deactivated or deleted).
   - An account synced from Google Workspace cannot be deactivated or deleted through the API (Atlassian answers
     C(forbidden.action)); the account fails with what to do instead. The same holds for other reasons Atlassian gives.
   - A warning reminds, whenever managed accounts are deactivated or removed, that an account still in a SAML
@@ -46,7 +56,8 @@ options:
   email:
     description:
       - The email address of each account, looked up with the organizations API user search (C(emails), an exact
-        match), within O(directory_id) or all directories of the organization.
+        match) in every directory of the organization, page by page (the search's default page of 50; no other
+        C(limit) is documented).
       - Only the letter case may differ. An address that matches more than one account fails for that address; the
         module never picks one. An address that matches none as spelled but looks like one (full case folding,
         compatibility characters) fails too, naming the look-alike.
@@ -61,6 +72,8 @@ options:
       - Tokens survive a deactivation (they answer HTTP 401 until the account is deleted), so they are revoked
         even for an account that is already deactivated. Tokens of unmanaged accounts cannot be listed by the
         organization.
+      - With V(false), the tokens are still listed, and each account's result names them under
+        C(manual_follow_up), left as they are.
     type: bool
 author:
   - identity.lifecycle contributors (@identity-lifecycle)
@@ -73,8 +86,9 @@ notes:
   - Several accounts in one task are processed concurrently (O(parallelism), O(rate_limit)). One account's
     failure does not stop the others; the task fails at the end and names the accounts that failed.
   - Check mode sends only reads (the user search is a C(POST) that reads) and reports what would change.
-  - When a change answers HTTP 404, or its answer was lost, the account is read again; the change counts as
-    already made only when that read shows it.
+  - When a change answers HTTP 400 or 404, or its answer was lost, the account is read again. After a 400 or 404
+    the change counts as already made (by someone else, not by the task) only when that read shows it; after a lost
+    answer of the task's own attempt, a read that shows it made makes it the task's change, and C(msg) says so.
   - Active sessions cannot be ended through any Atlassian API; they are not touched.
 """
 
@@ -147,8 +161,10 @@ users:
     status:
       description:
         - The account's status after the task (in check mode, the status it would have) as this module reads it
-          (V(active), V(deactivated), V(suspended), V(pending deletion), V(deleted), V(not in the directory)).
-        - V(pending deletion) is a managed account in Atlassian's 14-day grace period.
+          (V(active), V(deactivated), V(suspended), V(pending deletion), V(deleted), V(not in the organization)).
+        - V(pending deletion) is a managed account in Atlassian's 14-day grace period; V(deleted) a closed account.
+        - For an account the organization does not manage, its access to the organization, V(active) in at least one
+          directory, V(suspended) in every directory it is a member of, V(not in the organization) in none.
       type: str
       sample: pending deletion
     found:
@@ -162,7 +178,10 @@ users:
       type: str
       sample: removed
     actions:
-      description: What was done or, in check mode, what would be done.
+      description:
+        - What was done or, in check mode, what would be done, one change each, naming what the options chose
+          (V(deactivated) or V(deleted (Atlassian's 14-day grace period)); each token revoked; for an account the
+          organization does not manage, each directory, as in V(suspended in directory d-1)).
       type: list
       elements: str
       sample: [deactivated, 'revoked API token "ci" (tok-1)']
@@ -176,7 +195,9 @@ users:
       elements: dict
       sample: [{kind: API token, id: tok-1, name: ci, where: account 5b10ac8d82e05b22cc7d4ef5, done: revoked}]
     manual_follow_up:
-      description: What the task found and no call of it removed (C(kind), C(where), C(detail)).
+      description:
+        - What the task found and no call of it removed (C(kind), C(where), C(detail)), such as the API tokens
+          left with O(revoke_api_tokens=false).
       type: list
       elements: dict
     api_tokens_revoked:
@@ -196,7 +217,10 @@ users:
       type: bool
       returned: when this account failed
     error:
-      description: Why this account failed (provider, status, code such as C(forbidden.action), message, request_id).
+      description:
+        - Why this account failed (provider, status, code such as C(forbidden.action), message, request_id).
+        - When a change failed, C(message) goes on with C(Done for this account before) (the changes made) and
+          C(Not done) (each change left, every API token by label and id, the account's deactivation or deletion).
       type: dict
       returned: when this account failed
 user:

@@ -12,8 +12,10 @@ version_added: 0.2.0
 description:
   - Returns, for each account given by O(account_id) or O(email), whether the organization manages it, its
     status, what the admin API key may do to it and how many API tokens it has.
-  - Reads C(GET /admin/v2/orgs/{org_id}/directories/{directory_id}/users/{account_id}) (or the user search by
-    email), then, for a managed account, C(GET /users/{account_id}/manage) and C(GET /users/{account_id}/manage/api-tokens).
+  - Reads C(GET /admin/v2/orgs/{org_id}/directories/-/users/{account_id}) (or the user search by email), in every
+    directory of the organization; then, for an account the organization does not manage, the directories it is a
+    member of and its membership in each; for a managed account, C(GET /users/{account_id}/manage) and
+    C(GET /users/{account_id}/manage/api-tokens) (not for a closed account, which can't be used).
   - Accounts that are not found are left out. Never changes anything.
 options:
   account_id:
@@ -72,15 +74,24 @@ users:
     status:
       description:
         - V(active), V(deactivated), V(suspended), V(pending deletion) (a managed account in its 14-day grace period),
-          V(deleted), V(not in the directory) (an unmanaged account removed from O(directory_id)), or null when
-          Atlassian's answer does not tell.
+          V(deleted) (a closed account), or null when Atlassian's answers do not tell or disagree.
+        - For an account the organization does not manage, its access to the organization, V(active) in at least one
+          directory, V(suspended) in every directory it is a member of, V(not in the organization) in none.
       type: str
     account_status:
       description: Atlassian's C(accountStatus) (V(active), V(inactive), V(closed)).
       type: str
     membership_status:
-      description: Atlassian's C(membershipStatus) in the directory read (V(active), V(suspended), V(no_membership)).
+      description:
+        - Atlassian's C(membershipStatus) for the whole organization (V(active) in one or more directories,
+          V(suspended) in all of them, V(no_membership) in none).
       type: str
+    memberships:
+      description:
+        - For an account the organization does not manage, its membership (V(active) or V(suspended)) in each
+          directory of the organization it is a member of, by directory id; null for a managed account.
+      type: dict
+      sample: {d-1: active, d-2: suspended}
     management_source:
       description: Atlassian's C(managementSource) (for example V(synced) from an identity provider, or V(invited)).
       type: str
@@ -91,7 +102,9 @@ users:
       type: list
       elements: str
     api_token_count:
-      description: How many API tokens the account has; null for an unmanaged account, or a deleted one whose tokens cannot be listed.
+      description:
+        - How many API tokens the account has; null for an unmanaged account, a closed one, or one pending deletion
+          whose tokens cannot be listed.
       type: int
     api_tokens:
       description: The account's API tokens (id, label, created_at, last_access, expiry); never a token's value.

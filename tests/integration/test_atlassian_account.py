@@ -25,6 +25,8 @@ def seed(**changes):
          "tokens": [{"id": "tok-ci", "label": "ci"}, {"id": "tok-laptop", "label": "laptop"}]},
         {"account_id": "aa-bob", "email": "bob@example.com", "memberships": {DIRECTORY: "active"}},
         {"account_id": "aa-ext", "email": "contractor@partner.test", "managed": False,
+         "memberships": {DIRECTORY: "active"}},
+        {"account_id": "aa-ext-both", "email": "consultant@partner.test", "managed": False,
          "memberships": {DIRECTORY: "active", "dir-other": "active"}},
         {"account_id": "aa-google", "email": "gina@example.com", "source": "google", "manage_shows_reason": False,
          "memberships": {DIRECTORY: "active"}, "tokens": [{"id": "tok-g", "label": "g"}]},
@@ -75,7 +77,7 @@ def test_managed_and_unmanaged_deactivated_then_removed_and_second_runs_unchange
     assert first["aa-alice"]["api_tokens_revoked"] == 2
     assert (first["aa-alice"]["status"], first["aa-alice"]["state"]) == ("deactivated", "deactivated")
     assert first["aa-ext"]["managed"] is False
-    assert first["aa-ext"]["actions"] == ["suspended in the organization"]
+    assert first["aa-ext"]["actions"] == ["suspended in directory %s" % DIRECTORY]
     assert first["aa-ext"]["status"] == "suspended"
     assert (first["aa-nobody"]["found"], first["aa-nobody"]["changed"], first["aa-nobody"]["state"]) == (False, False, "absent")
     again = result.task("deactivate again")
@@ -84,8 +86,7 @@ def test_managed_and_unmanaged_deactivated_then_removed_and_second_runs_unchange
 
     alice = simulator.account("aa-alice")
     assert (alice["account_status"], alice["tokens"]) == ("inactive", [])
-    external = simulator.account("aa-ext")
-    assert external["memberships"] == {DIRECTORY: "suspended", "dir-other": "active"}
+    assert simulator.account("aa-ext")["memberships"] == {DIRECTORY: "suspended"}
     assert "SAML" in result.output and "alice@example.com" in result.output
     assert changing(simulator, "aa-alice") == [
         ("POST", "/users/aa-alice/manage/lifecycle/disable"),
@@ -103,12 +104,11 @@ def test_managed_and_unmanaged_deactivated_then_removed_and_second_runs_unchange
     removed = {user["account_id"]: user for user in result.task("remove")["users"]}
     assert removed["aa-alice"]["actions"] == ["deleted (Atlassian's 14-day grace period)"]
     assert removed["aa-alice"]["status"] == "pending deletion"
-    assert removed["aa-ext"]["actions"] == ["removed from the organization's directory"]
-    assert removed["aa-ext"]["status"] == "not in the directory"
+    assert removed["aa-ext"]["actions"] == ["removed from directory %s" % DIRECTORY]
+    assert removed["aa-ext"]["status"] == "not in the organization"
     assert result.task("remove again")["changed"] is False
     assert simulator.account("aa-alice")["for_deletion"] is True
-    # Removed from this organization's directory only; the account's other directory is not this task's.
-    assert simulator.account("aa-ext")["memberships"] == {"dir-other": "active"}
+    assert simulator.account("aa-ext")["memberships"] == {}
     assert sorted(changing(simulator)) == [
         ("DELETE", "/admin/v2/orgs/%s/directories/%s/users/aa-ext" % (ORG, DIRECTORY)),
         ("POST", "/users/aa-alice/manage/lifecycle/delete")]
@@ -138,7 +138,7 @@ def test_check_mode_makes_no_change_and_diff_shows_before_and_after(ansible, adm
     assert rehearsal["changed"] is True
     assert [user["msg"] for user in rehearsal["users"]] == [
         "would be: deleted (Atlassian's 14-day grace period), 2 API tokens revoked",
-        "would be: removed from the organization's directory"]
+        "would be: removed from directory %s" % DIRECTORY]
     assert changing(simulator) == []  # and suite_guard checks the log of the check-mode run
     assert simulator.account("aa-alice")["tokens"] and simulator.account("aa-alice")["for_deletion"] is False
 
@@ -148,7 +148,7 @@ def test_check_mode_makes_no_change_and_diff_shows_before_and_after(ansible, adm
     assert '-    "status": "active"' in result.stdout
     assert '+    "status": "pending deletion"' in result.stdout
     assert '-    "api_tokens": 2' in result.stdout and '+    "api_tokens": 0' in result.stdout
-    assert '+    "status": "not in the directory"' in result.stdout
+    assert '+    "status": "not in the organization"' in result.stdout
     assert changing(simulator) == []
 
 
@@ -196,16 +196,35 @@ def test_email_lookup_is_exact_and_never_picks_one(ansible, admin):
     assert changing(simulator) == []
 
 
-def test_unmanaged_account_without_directory_fails_clearly(ansible, admin):
+def test_an_unmanaged_account_loses_access_in_every_directory_or_fails_naming_the_others(ansible, admin):
     simulator, server = admin
-    options = defaults(server)
-    del options["group/identity.lifecycle.atlassian_admin"]["directory_id"]
-    result = ansible.tasks([{"name": "suspend", MODULE: {"account_id": ["aa-ext"], "state": "deactivated"}}],
-                           module_defaults=options)
+    # directory_id names dir-main: the access through dir-other would stay, so nothing is done, loudly.
+    task = {"name": "suspend", MODULE: {"email": ["consultant@partner.test"], "state": "deactivated"}}
+    result = ansible.tasks([task], module_defaults=defaults(server))
     assert result.returncode != 0
     user = result.task("suspend")["users"][0]
-    assert user["managed"] is False and "needs directory_id" in user["msg"]
+    assert (user["managed"], user["changed"], user["actions"]) == (False, False, [])
+    assert "directory dir-other (active), outside directory_id %s: nothing was done" % DIRECTORY in user["msg"]
     assert changing(simulator) == []
+    # Without directory_id: the organization, every directory the account is a member of.
+    organization = defaults(server)
+    del organization["group/identity.lifecycle.atlassian_admin"]["directory_id"]
+    tasks = [{"name": "read", INFO: {"account_id": ["aa-ext-both"]}},
+             {"name": "suspend", MODULE: {"account_id": ["aa-ext-both"], "state": "deactivated"}},
+             {"name": "restore", MODULE: {"account_id": ["aa-ext-both"], "state": "active"}, "ignore_errors": True}]
+    result = ansible.tasks(tasks, module_defaults=organization)
+    [read] = result.task("read")["users"]
+    assert (read["status"], read["memberships"]) == ("active", {DIRECTORY: "active", "dir-other": "active"})
+    [user] = result.task("suspend")["users"]
+    assert user["actions"] == ["suspended in directory %s" % DIRECTORY, "suspended in directory dir-other"]
+    assert [item["where"] for item in user["leftover"]] == ["directory %s" % DIRECTORY, "directory dir-other"]
+    assert user["status"] == "suspended"
+    assert simulator.account("aa-ext-both")["memberships"] == {DIRECTORY: "suspended", "dir-other": "suspended"}
+    # Restoring names the directory: never every one at once.
+    assert "needs directory_id" in result.task("restore")["users"][0]["msg"]
+    assert [path for _method, path in changing(simulator)] == [
+        "/admin/v2/orgs/%s/directories/%s/users/aa-ext-both/suspend" % (ORG, DIRECTORY),
+        "/admin/v2/orgs/%s/directories/dir-other/users/aa-ext-both/suspend" % ORG]
 
 
 def test_active_restores_and_cancels_the_deletion(ansible, admin):
@@ -218,8 +237,9 @@ def test_active_restores_and_cancels_the_deletion(ansible, admin):
     result = ansible.tasks(tasks, module_defaults=defaults(server))
     bob, twin, external = result.task("activate")["users"]
     assert bob["actions"] == ["deletion cancelled"] and bob["status"] == "active"
-    assert twin["actions"] == ["access restored"]
-    assert external["failed"] is True and "invite it to the organization again" in external["msg"]
+    assert twin["actions"] == ["access restored in directory %s" % DIRECTORY]
+    # Removed from its only directory, the account is not in the organization any more.
+    assert external["failed"] is True and external["found"] is False and "cannot be active" in external["msg"]
     assert simulator.account("aa-bob")["for_deletion"] is False
 
 

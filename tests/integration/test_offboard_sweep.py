@@ -37,13 +37,13 @@ def scim_user(user_id, name):
     return {"id": user_id, "userName": name, "emails": [{"value": name, "primary": True}]}
 
 
-def atlassian(serve, admin_key=ADMIN_KEY):
+def atlassian(serve, admin_key=ADMIN_KEY, seed=None):
     """(SCIM simulator, admin simulator, environment): Dana is managed with two personal API tokens, Omar's
     account is not managed by the organization (a contractor's), Mei is managed and has no token; Sam stays."""
     scim = AtlassianScimSimulator({SCIM_DIRECTORY: {"api_key": SCIM_KEY, "users": [
         scim_user("s-dana", "dana.lee@example.com"), scim_user("s-omar", "omar.haddad@example.com"),
         scim_user("s-mei", "mei.chen@example.com"), scim_user("s-sam", "sam.taylor@example.com")]}})
-    admin = AtlassianAdminSimulator(admin_seed())
+    admin = AtlassianAdminSimulator(seed or admin_seed())
     scim_server, admin_server = serve(scim), serve(admin)
     env = {"ATLASSIAN_SCIM_BASE_URL": scim_server.url + "/scim", "ATLASSIAN_SCIM_DIRECTORY_ID": SCIM_DIRECTORY,
            "ATLASSIAN_SCIM_API_KEY": SCIM_KEY, "ATLASSIAN_ADMIN_BASE_URL": admin_server.url,
@@ -64,6 +64,10 @@ def admin_seed(mei_tokens=()):
              "tokens": list(mei_tokens)},
             {"account_id": "acc-sam", "email": "sam.taylor@example.com", "memberships": {ORG_DIRECTORY: "active"},
              "tokens": [{"id": "tok-sam", "label": "sam"}]}]}
+
+
+def seeded_account(seed, account_id):
+    return [account for account in seed["accounts"] if account["account_id"] == account_id][0]
 
 
 def offboard(ansible, env, check=False, **extra_vars):
@@ -127,8 +131,8 @@ def test_the_atlassian_sweep_rehearsed_then_done_then_nothing_left(ansible, serv
     assert report["summary"] == {"removed": 3} and not report["failed"]
     dana, omar, mei = (row(report, index) for index in range(3))
     assert sorted(item["id"] for item in dana["leftover"]) == ["acc-dana", "tok-ci", "tok-laptop"]
-    assert [(item["kind"], item["done"]) for item in omar["leftover"]] == [
-        ("Atlassian account", "suspended in the organization")]
+    assert [(item["kind"], item["done"], item["where"]) for item in omar["leftover"]] == [
+        ("Atlassian account", "suspended", "directory %s" % ORG_DIRECTORY)]
     assert "unmanaged account" in kinds(omar["manual_follow_up"])
     assert [item["id"] for item in mei["leftover"]] == ["acc-mei"]
     for result in (dana, omar, mei):
@@ -213,6 +217,74 @@ def test_an_approved_run_sweeps_only_what_the_plan_has(ansible, serve):
     latest = sorted(reports(ansible.workdir).items())[-1][1][0]
     assert latest["approval"]["result"] == "approved" and latest["approval"]["changed_outside_plan"] == []
     assert accounts(admin)["acc-dana"] == ("inactive", [], "active")
+
+
+# --- issue 18: the organization, not one directory (7); a closed account (8); what a failure leaves (9) ---
+
+def test_accounts_in_another_directory_of_the_organization_are_swept_or_fail_naming_it(ansible, serve):
+    # Dana (managed, two tokens) and Omar (not managed, active) are members of the organization's other
+    # directory only; ATLASSIAN_ORG_DIRECTORY_ID names od-sweep.
+    seed = admin_seed()
+    seed["directories"].append({"id": "od-other", "name": "Subsidiary"})
+    for account_id in ("acc-dana", "acc-omar"):
+        seeded_account(seed, account_id)["memberships"] = {"od-other": "active"}
+    scim, admin, env = atlassian(serve, seed=seed)
+    result = offboard(ansible, env, offboard_users=LEAVERS[:2])
+    assert result.returncode != 0
+    # The managed account is the organization's wherever its directory: deactivated, both tokens revoked.
+    dana = admin.account("acc-dana")
+    assert (dana["account_status"], dana["tokens"]) == ("inactive", [])
+    # directory_id names od-sweep only: Omar's access through od-other is not taken as done, and nothing is
+    # changed for him there; the report names the directory.
+    assert admin.account("acc-omar")["memberships"] == {"od-other": "active"}
+    report, _markdown = only_report(ansible.workdir)
+    assert row(report, 0)["sweep"]["status"] == "swept"
+    assert sorted(item["id"] for item in row(report, 0)["leftover"]) == ["acc-dana", "tok-ci", "tok-laptop"]
+    omar = row(report, 1)
+    assert omar["outcome"] == "failed" and "od-other" in omar["msg"] and "od-sweep" in omar["msg"]
+    assert [entry["leaver"] for entry in report["failures"]] == ["omar.haddad@example.com"]
+
+    # Without directory_id, the sweep covers every directory of the organization.
+    organization_wide = dict((name, value) for name, value in env.items() if name != "ATLASSIAN_ORG_DIRECTORY_ID")
+    again = offboard(ansible, organization_wide, offboard_users=LEAVERS[:2])
+    assert again.returncode == 0, again.output
+    assert admin.account("acc-omar")["memberships"] == {"od-other": "suspended"}
+    latest = sorted(reports(ansible.workdir).items())[-1][1][0]
+    omar = row(latest, 1)
+    assert [(item["kind"], item["where"]) for item in omar["leftover"]] == [("Atlassian account", "directory od-other")]
+    assert row(latest, 0)["sweep"]["status"] == "nothing left"
+    assert changing(admin)[-1] == ("POST", "/admin/v2/orgs/%s/directories/od-other/users/acc-omar/suspend" % ORG)
+
+
+def test_a_closed_account_is_nothing_left_and_the_runs_converge(ansible, serve):
+    seed = admin_seed()
+    dana = seeded_account(seed, "acc-dana")
+    dana.update(account_status="closed", tokens=[])
+    scim, admin, env = atlassian(serve, seed=seed)
+    for _run in range(2):
+        result = offboard(ansible, env, offboard_users=LEAVERS[:1])
+        assert result.returncode == 0, result.output
+        latest = sorted(reports(ansible.workdir).items())[-1][1][0]
+        assert not latest["failed"] and row(latest, 0)["sweep"]["status"] == "nothing left"
+        assert row(latest, 0)["leftover"] == []
+    assert latest["plan"] == [] and latest["summary"] == {"already absent": 1}
+    assert changing(admin) == []
+
+
+def test_a_failed_token_revocation_names_what_was_done_and_what_is_left(ansible, serve):
+    scim, admin, env = atlassian(serve)
+    admin.add_fault(action="respond", method="DELETE", path=r"/api-tokens/tok-ci$", status=400, times=None,
+                    body={"key": "invalid.request", "message": "the token cannot be revoked now"})
+    result = offboard(ansible, env, offboard_users=LEAVERS[:1])
+    assert result.returncode != 0
+    assert accounts(admin)["acc-dana"] == ("inactive", ["tok-ci", "tok-laptop"], "active")
+    report, markdown = only_report(ansible.workdir)
+    dana = row(report, 0)
+    assert dana["outcome"] == "failed"
+    for text in (dana["msg"], report["failures"][0]["msg"], markdown):
+        assert "the token cannot be revoked now" in text
+        assert "Done for this account before: deactivated" in text
+        assert 'API token "ci" (tok-ci) not revoked' in text and 'API token "laptop" (tok-laptop) not revoked' in text
 
 
 # --- one leaver, end to end, at all three providers ---------------------------------------------------
