@@ -1372,7 +1372,7 @@ class TenantSweep:
         Tenant by tenant, the Orchestrator user then, with delete, its workspaces; with convert, every conversion in
         every tenant comes first, so that a refused one (the API definition says OAuth may not convert) leaves
         everything as it was. In check mode, the workspaces that would be kept are named in the entry's follow-up."""
-        conversions, steps = [], []
+        conversions, steps, kept = [], [], []
         for tenant in self.tenants:
             finding = self.findings.get(tenant)
             if isinstance(finding, Exception):
@@ -1410,8 +1410,10 @@ class TenantSweep:
                 steps.extend(self._delete_step(tenant, workspace) for workspace in workspaces)
             else:
                 steps.append(self._user_step(tenant, user, user_id, kept=workspaces))
-                if self.directory.check_mode:
-                    entry.follow_up.extend(kept_item(tenant, workspace, user, "would be") for workspace in workspaces)
+                kept.extend(kept_item(tenant, workspace, user, "would be") for workspace in workspaces)
+        if self.directory.check_mode:
+            # Only for a person the plan does not fail: a failed one keeps everything.
+            entry.follow_up.extend(kept)
         return conversions + steps
 
     def _step(self, tenant, description, call, leftover, after=None):

@@ -408,6 +408,18 @@ def test_a_kept_workspace_that_goes_with_its_owner_fails_loudly_and_keeps_the_or
     assert "dana.lee@example.com" in [user["email"] for user in simulator.users()]
 
 
+def test_a_rehearsal_that_fails_a_leaver_names_no_workspace_it_would_keep(ansible, serve):
+    simulator, server = make(serve)
+    with simulator.lock:
+        simulator.organizations[ORG]["tenants"]["production"]["busy"].add(21)  # Dana's robots, in Production
+    result = ansible.tasks([{"name": "rehearse", MODULE: {"user_name": ["dana.lee@example.com"], "state": "absent",
+                                                          "tenants": ["DefaultTenant", "Production"]},
+                             "check_mode": True, "ignore_errors": True}], module_defaults=defaults(server))
+    dana = result.task("rehearse")["users"][0]
+    assert dana["failed"] is True and "has busy robots" in dana["msg"]
+    assert (dana["actions"], dana["leftover"], dana["manual_follow_up"]) == ([], [], [])
+
+
 def test_converting_refused_for_oauth_fails_before_any_change_anywhere(ansible, serve):
     simulator, server = make(serve)
     result = ansible.tasks([{"name": "offboard", MODULE: {
