@@ -48,8 +48,8 @@ options:
         that cannot be read (unknown tenant, missing scopes or role), a name that matches several Orchestrator
         users, or robots that are busy fail that user with nothing removed anywhere.
       - Orchestrator refuses a C($filter) of more than 100 nodes (OData's C(MaxNodeCount), "The maximum number of
-        expressions is 100" in its API definition): the reads are split so that each filter stays within it with a
-        margin (about 4 users with a user name and a different e-mail, or 14 Orchestrator ids, a read).
+        expressions is 100" in its API definition), so the reads are split for each filter to stay within it with a
+        margin (4 users with a user name and a different e-mail, or 14 Orchestrator ids, a read).
       - If a tenant step fails, the user fails naming the tenant, what was done and what is left, and the
         organization user is not deleted; running the task again continues.
       - A user already absent from the organization but given by O(user_name) is still looked for in the tenants,
@@ -74,12 +74,12 @@ options:
         again (UiPath does not document what becomes of a workspace whose owner is removed; if it is gone, the user
         fails, saying so, and the organization user is kept), and RV(users[].manual_follow_up) names it with its
         tenant and what to do in Orchestrator (convert it to a folder, or delete it). No API call this module may
-        make keeps what a workspace holds: see V(convert).
+        make keeps what a workspace holds (see V(convert)).
       - V(convert) turns it into a standard folder named after it (C(<workspace name> (<id>))), with
         C(POST /odata/PersonalWorkspaces({key})/UiPath.Server.Configuration.OData.ConvertToFolder), before any
         Orchestrator user is removed in any tenant. UiPath's published API definition says this call does not
         support OAuth authentication, and every token this module uses is OAuth (client credentials, personal access
-        tokens): for an Orchestrator that accepts it anyway. A refusal fails the user with nothing removed anywhere.
+        tokens), so this is for an Orchestrator that accepts it anyway. A refusal fails the user with nothing removed anywhere.
       - V(delete) deletes it with C(DELETE /odata/Folders({key})) after its owner is removed (Orchestrator deletes a
         folder only when no entities and no user associations are left in it, and the owner is one). A workspace
         other users are exploring fails the user before any change; one that still holds entities is refused by
@@ -181,8 +181,8 @@ users:
     leftover:
       description:
         - What was removed (or converted) beyond the organization user (in check mode, what would be), one item per
-          step, in order. Empty without O(tenants). A workspace left as it is is never here: see
-          RV(users[].manual_follow_up).
+          step, in order. Empty without O(tenants). A workspace left as it is is never here (see
+          RV(users[].manual_follow_up)).
       type: list
       elements: dict
       returned: always
