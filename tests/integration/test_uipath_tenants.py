@@ -395,9 +395,19 @@ def test_a_kept_workspace_that_goes_with_its_owner_fails_loudly_and_keeps_the_or
     # Whether Orchestrator keeps a workspace whose owner is removed is not documented: if it does not, the run
     # says so instead of naming a workspace that is gone.
     simulator, server = make(serve, workspace_owner_removal="deletes")
-    result = ansible.tasks([{"name": "offboard", MODULE: {"user_name": ["dana.lee@example.com"], "state": "absent",
-                                                          "tenants": ["DefaultTenant"]}, "ignore_errors": True}],
-                           module_defaults=defaults(server))
+
+    def offboard(name, user):
+        return {"name": name, MODULE: {"user_name": [user], "state": "absent", "tenants": ["DefaultTenant"]},
+                "ignore_errors": True}
+
+    result = ansible.tasks([
+        offboard("offboard", "dana.lee@example.com"),
+        # Or Orchestrator refuses to remove a user who owns a workspace: the user fails at that step.
+        {"name": "refuse owners", "ansible.builtin.uri": {
+            "url": server.url + "/_sim/uipath/settings", "method": "POST", "body_format": "json",
+            "body": {"workspace_owner_removal": "refused"}, "status_code": 204}},
+        offboard("owner refused", "sam.taylor@example.com"),
+    ], module_defaults=defaults(server))
     dana = result.task("offboard")["users"][0]
     assert dana["failed"] is True
     assert dana["actions"] == ['removed Orchestrator user "dana.lee@example.com" (11) from tenant DefaultTenant, '
@@ -405,7 +415,11 @@ def test_a_kept_workspace_that_goes_with_its_owner_fails_loudly_and_keeps_the_or
     assert "620795" in dana["msg"] and "no longer listed after its owner was removed" in dana["msg"]
     assert "the organization user was kept" in dana["msg"]
     assert [item["kind"] for item in dana["manual_follow_up"]] == []
-    assert "dana.lee@example.com" in [user["email"] for user in simulator.users()]
+    sam = result.task("owner refused")["users"][0]
+    assert sam["failed"] is True and sam["actions"] == [] and "owns a personal workspace" in sam["msg"]
+    assert "Done for this user before: nothing" in sam["msg"] and "the organization user was kept" in sam["msg"]
+    assert {"dana.lee@example.com", "sam.taylor@example.com"} <= set(user["email"] for user in simulator.users())
+    assert 13 in [user["Id"] for user in simulator.tenant("DefaultTenant")["users"]]
 
 
 def test_a_rehearsal_that_fails_a_leaver_names_no_workspace_it_would_keep(ansible, serve):
