@@ -26,8 +26,11 @@ account, `None` (Alibaba's default) leaves it. RAM user provisionings (seeded pe
 principal) own RAM users in their member account: DeleteUserProvisioning with `DeletionStrategy=Delete`
 removes them, `Keep` leaves them (no longer managed); an empty strategy uses the provisioning's own. Failed
 provisioning events are seeded per provisioning and listed by ListUserProvisioningEvents. The snapshot
-shows both per account (`ram_users`, `provisioned_access_configurations`). CloudSSO clears a deleted
-provisioning's RAM users in the background; here that happens at once.
+shows both per account (`ram_users`, `provisioned_access_configurations`), and
+ListAccessConfigurationProvisionings lists the second. CloudSSO clears a deleted provisioning's RAM users in the
+background (ListUserProvisioningEvents' SourceType `UserProvisioningDeletionClearing`): here they go
+`ram_user_clearing_delay` seconds after the answer (or, for a provisioning seeded with `fail_clearing`, stay, with
+a failed event of that source type); `settle()` finishes every such background change at once.
 
 Where Alibaba's documentation is unconfirmed, the behaviour is switchable: `statuses` maps a
 code (or code prefix) to its HTTP status (EntityNotExists 404 or 400, InvalidAccessKeyId.NotFound
@@ -42,7 +45,19 @@ passkey types; MfaType is undocumented, so whether Alibaba needs it is unconfirm
 documented prerequisites do not name provisionings, so by default it deletes the user and the
 provisionings stay behind, orphaned); `provisioning_list_checks_principal` makes ListUserProvisionings
 answer EntityNotExists.User for a user principal that does not exist (unconfirmed too; by default it
-lists whatever still names that principal).
+lists whatever still names that principal). Whether a de-provisioning (`DeprovisionStrategy`) is done within the
+assignment's task or after it is unconfirmed: by default the configuration leaves the account
+`deprovision_lag` seconds after the task succeeded (an access configuration seeded with `deprovision_fails`
+stays, with status `DeprovisionFailed`); 0 makes it part of the task.
+
+Every parameter is checked against the action's documented ones (Alibaba's API metadata 2024-06, plus the
+parameters SDK 1.7.0 adds, `MfaType` and `OriginTargetId`): MaxResults ranges, enumerated values, required
+parameters, NextToken only with the other parameters unchanged. Whether CloudSSO refuses a parameter it does
+not know is unconfirmed: by default it does (`InvalidParameter`), so a misspelt filter can never pass
+unnoticed; `unknown_parameters="ignore"` ignores them instead.
+
+`meanwhile(path, action, **params)` has another administrator carry out `action` just before the next request
+that matches `path` is handled: the directory changing between a client's reads and its change.
 
 The request log and the fault paths show every request as `/?Action=<Action>&<query>`, whichever
 signature it used, so `simulator.requests(path="Action=DeleteUser")` and faults by path work for
@@ -101,9 +116,6 @@ DEFAULT_STATUSES = {
 # Only AccessAssigment is attested (Terraform); the others are guesses in Alibaba's pattern.
 DEFAULT_CONFLICT_CODES = {"mfa": "DeletionConflict.User.MFADevice", "group": "DeletionConflict.User.Group",
                           "provisioning": "DeletionConflict.User.UserProvisioning"}
-DEPROVISION_STRATEGIES = ("None", "DeprovisionForLastAccessAssignmentOnAccount")
-DELETION_STRATEGIES = ("Delete", "Keep")
-DUPLICATION_STRATEGIES = ("KeepBoth", "TakeOver")
 OWNER_ACCOUNT = "1639738000000000"  # the management account that owns the simulated directories
 ASSIGNMENT_CONFLICT = "DeletionConflict.User.AccessAssigment"  # sic, as Alibaba spells it
 LOGGED_TOKEN = re.compile(r"([?&]SecurityToken=)[^&]*")
@@ -130,9 +142,44 @@ REQUIRED = {
     "ListUserProvisionings": ("DirectoryId",),
     "DeleteUserProvisioning": ("DirectoryId", "UserProvisioningId"),
     "ListUserProvisioningEvents": ("DirectoryId",),
+    "ListAccessConfigurationProvisionings": ("DirectoryId",),
 }
+PAGING = ("MaxResults", "NextToken")
+# The other documented parameters per action (API metadata 2024-06; MfaType and OriginTargetId from SDK 1.7.0's
+# request models, which send them when given; ListUsers' Tags.N.Key/Value from the SDK too).
+OPTIONAL = {
+    "ListUsers": ("Status", "ProvisionType", "Filter") + PAGING,
+    "DeleteMFADeviceForUser": ("MfaType",),
+    "ListJoinedGroupsForUser": PAGING,
+    "ListAccessAssignments": ("AccessConfigurationId", "TargetType", "TargetId", "PrincipalType", "PrincipalId",
+                              "OriginTargetId") + PAGING,
+    "DeleteAccessAssignment": ("DeprovisionStrategy", "OriginTargetId"),
+    "ListUserProvisionings": ("PrincipalType", "PrincipalId", "TargetType", "TargetId") + PAGING,
+    "DeleteUserProvisioning": ("DeletionStrategy",),
+    "ListUserProvisioningEvents": ("UserProvisioningId",) + PAGING,
+    "ListAccessConfigurationProvisionings": ("AccessConfigurationId", "TargetType", "TargetId", "ProvisioningStatus",
+                                             "OriginTargetId") + PAGING,
+}
+LIST_TAGS = re.compile(r"^Tags\.[1-9][0-9]*\.(Key|Value)$")
+# Enumerated values (API metadata 2024-06, each parameter's "取值"). An empty DeletionStrategy means the
+# provisioning's own (checked in DeleteUserProvisioning).
+PRINCIPAL_TYPES = ("User", "Group")
+TARGET_TYPES = ("RD-Account",)
+ENUMS = {
+    "ListUsers": {"Status": ("Enabled", "Disabled"), "ProvisionType": ("Manual", "Synchronized")},
+    "UpdateUserStatus": {"NewStatus": ("Enabled", "Disabled")},
+    "ListAccessAssignments": {"PrincipalType": PRINCIPAL_TYPES, "TargetType": TARGET_TYPES},
+    "DeleteAccessAssignment": {"PrincipalType": PRINCIPAL_TYPES, "TargetType": TARGET_TYPES,
+                               "DeprovisionStrategy": ("None", "DeprovisionForLastAccessAssignmentOnAccount")},
+    "ListUserProvisionings": {"PrincipalType": PRINCIPAL_TYPES, "TargetType": TARGET_TYPES},
+    "ListAccessConfigurationProvisionings": {"TargetType": TARGET_TYPES, "ProvisioningStatus": (
+        "Provisioned", "ReprovisionRequired", "DeprovisionFailed")},
+    "DeleteUserProvisioning": {"DeletionStrategy": ("Delete", "Keep")},
+}
+# MaxResults "取值范围" per paged action (API metadata 2024-06; the same in SDK 1.7.0's request models).
 PAGE_LIMITS = {"ListUsers": 100, "ListJoinedGroupsForUser": 100, "ListAccessAssignments": 20,
-               "ListUserProvisionings": 100, "ListUserProvisioningEvents": 100}
+               "ListUserProvisionings": 100, "ListUserProvisioningEvents": 100,
+               "ListAccessConfigurationProvisionings": 20}
 
 
 class ApiError(Exception):
@@ -207,7 +254,8 @@ class AlibabaCloudSsoSimulator(Simulator):
                  conflict_codes=None, scim_delete_code="OperationDenied.SCIMSynchronizedUser",
                  filter_quotes="strip", filter_case_insensitive=True, clock_window=900.0,
                  mfa_type_required_for=PASSKEY_TYPES, provisioning_blocks_delete=False,
-                 provisioning_list_checks_principal=False):
+                 provisioning_list_checks_principal=False, ram_user_clearing_delay=2.0, deprovision_lag=0.3,
+                 unknown_parameters="reject"):
         super().__init__()
         self.settings = {}
         self.configure(throttle_rate=throttle_rate, task_delay=task_delay, conflict_lag=conflict_lag,
@@ -215,8 +263,11 @@ class AlibabaCloudSsoSimulator(Simulator):
                        filter_quotes=filter_quotes, filter_case_insensitive=filter_case_insensitive,
                        clock_window=clock_window, mfa_type_required_for=mfa_type_required_for,
                        provisioning_blocks_delete=provisioning_blocks_delete,
-                       provisioning_list_checks_principal=provisioning_list_checks_principal)
+                       provisioning_list_checks_principal=provisioning_list_checks_principal,
+                       ram_user_clearing_delay=ram_user_clearing_delay, deprovision_lag=deprovision_lag,
+                       unknown_parameters=unknown_parameters)
         self.access_keys = {}
+        self._meanwhile = []
         self.directories = {}
         self.tasks = {}
         self._nonces = {}
@@ -230,6 +281,8 @@ class AlibabaCloudSsoSimulator(Simulator):
         with self.lock:
             if "filter_quotes" in settings and settings["filter_quotes"] not in ("strip", "literal", "reject"):
                 raise ValueError("filter_quotes must be strip, literal or reject")
+            if settings.get("unknown_parameters", "reject") not in ("reject", "ignore"):
+                raise ValueError("unknown_parameters must be reject or ignore")
             # Overrides apply on top of the defaults, never on top of earlier overrides.
             for name, defaults in (("statuses", DEFAULT_STATUSES), ("conflict_codes", DEFAULT_CONFLICT_CODES)):
                 if name in settings or name not in self.settings:
@@ -241,7 +294,8 @@ class AlibabaCloudSsoSimulator(Simulator):
     # --- state --------------------------------------------------------------------------------
     def seed(self, data):
         """{"access_keys": [{access_key_id, access_key_secret, security_token?}],
-        "directories": [{DirectoryId?, DirectoryName, Region, scim_synchronization, access_configurations,
+        "directories": [{DirectoryId?, DirectoryName, Region, scim_synchronization, access_configurations
+        ({AccessConfigurationId?, AccessConfigurationName, deprovision_fails?}),
         groups, users, user_provisionings (of principals no longer in the directory: principal_id,
         principal_name, principal_type?, and the keys of a user's ram_user_provisionings), ram_users
         ({account id: [RAM user names not made by CloudSSO]})}], "settings": {...}};
@@ -273,12 +327,19 @@ class AlibabaCloudSsoSimulator(Simulator):
                 # id or None}}, {event id: failed provisioning event}
                 "provisioned": collections.defaultdict(set), "provisionings": collections.OrderedDict(),
                 "ram_users": collections.defaultdict(collections.OrderedDict), "events": collections.OrderedDict(),
+                # What CloudSSO finishes after its answer: [{"due", "kind" (deprovision, clear), ...}]; the seeded
+                # failures of such work: access configuration ids, provisioning ids.
+                "background": [], "deprovision_fails": set(), "fail_clearing": set(),
+                # {(account id, access configuration id)} whose de-provisioning failed (DeprovisionFailed)
+                "deprovision_failed": set(),
             }
             self.directories[directory["DirectoryId"]] = directory
             for config in spec.get("access_configurations") or []:
                 config_id = config.get("AccessConfigurationId") or new_entity_id("ac")
                 directory["access_configurations"][config_id] = {
                     "AccessConfigurationId": config_id, "AccessConfigurationName": config["AccessConfigurationName"]}
+                if config.get("deprovision_fails"):
+                    directory["deprovision_fails"].add(config_id)
             for group in spec.get("groups") or []:
                 group_id = group.get("GroupId") or new_entity_id("g")
                 directory["groups"][group_id] = {"GroupId": group_id, "GroupName": group["GroupName"],
@@ -303,7 +364,7 @@ class AlibabaCloudSsoSimulator(Simulator):
         `stale_groups` (listed but already gone), `access_assignments` ({access_configuration,
         target_id, fail_delete?}) and `ram_user_provisionings` ({target_id, UserProvisioningId?,
         deletion_strategy?, duplication_strategy?, ram_users? (default: the user name), failed_events?
-        ([{EventId?, SourceType?, ErrorInfo?, ErrorCount?}])})."""
+        ([{EventId?, SourceType?, ErrorInfo?, ErrorCount?}]), fail_clearing? (its RAM users are not deleted)})."""
         extra = ("mfa_devices", "groups", "stale_groups", "access_assignments", "ram_user_provisionings")
         with self.lock:
             directory = self.directories[directory_id]
@@ -375,20 +436,27 @@ class AlibabaCloudSsoSimulator(Simulator):
             "DuplicationStrategy": spec.get("duplication_strategy", "KeepBoth"),
             "DeletionStrategy": spec.get("deletion_strategy", "Delete"), "CreateTime": stamp, "UpdateTime": stamp,
         }
+        if spec.get("fail_clearing"):
+            directory["fail_clearing"].add(provisioning_id)
         names = spec.get("ram_users")
         for name in [principal_name] if names is None else names:
             directory["ram_users"][target_id][name] = provisioning_id
         for event in spec.get("failed_events") or []:
-            event_id = event.get("EventId") or new_entity_id("upe")
-            directory["events"][event_id] = dict(
-                (key, directory["provisionings"][provisioning_id][key])
-                for key in ("UserProvisioningId", "DirectoryId", "PrincipalType", "PrincipalId", "PrincipalName",
-                            "TargetType", "TargetId", "TargetName", "TargetPath", "DuplicationStrategy",
-                            "DeletionStrategy"))
-            directory["events"][event_id].update(
-                EventId=event_id, SourceType=event.get("SourceType", "StartProvisioning"),
-                ErrorInfo=event.get("ErrorInfo", "OperationConflict.UserProvisioning.Process.fail.ImsUserExists"),
-                ErrorCount=event.get("ErrorCount", 1), CreateTime=stamp, UpdateTime=stamp, LatestAsyncTime=stamp)
+            AlibabaCloudSsoSimulator._add_event(directory, directory["provisionings"][provisioning_id], event, stamp)
+
+    @staticmethod
+    def _add_event(directory, provisioning, event, stamp):
+        """A failed provisioning event of `provisioning` (ListUserProvisioningEvents lists only failed ones)."""
+        event_id = event.get("EventId") or new_entity_id("upe")
+        directory["events"][event_id] = dict(
+            (key, provisioning[key])
+            for key in ("UserProvisioningId", "DirectoryId", "PrincipalType", "PrincipalId", "PrincipalName",
+                        "TargetType", "TargetId", "TargetName", "TargetPath", "DuplicationStrategy",
+                        "DeletionStrategy"))
+        directory["events"][event_id].update(
+            EventId=event_id, SourceType=event.get("SourceType", "StartProvisioning"),
+            ErrorInfo=event.get("ErrorInfo", "OperationConflict.UserProvisioning.Process.fail.ImsUserExists"),
+            ErrorCount=event.get("ErrorCount", 1), CreateTime=stamp, UpdateTime=stamp, LatestAsyncTime=stamp)
 
     def snapshot(self):
         with self.lock:
@@ -415,6 +483,8 @@ class AlibabaCloudSsoSimulator(Simulator):
                                   if users),
                 "provisioned_access_configurations": dict((account_id, sorted(configs)) for account_id, configs
                                                           in directory["provisioned"].items() if configs),
+                "deprovision_failed": sorted([account_id, config_id]
+                                             for account_id, config_id in directory["deprovision_failed"]),
             }
 
     def credentials(self):
@@ -443,6 +513,33 @@ class AlibabaCloudSsoSimulator(Simulator):
 
     def _directories(self, directory_id):
         return [self.directories[directory_id]] if directory_id else list(self.directories.values())
+
+    def settle(self):
+        """Finish at once every task and background change that is still to come (as if time passed)."""
+        with self.lock:
+            self._advance(math.inf)
+            for directory in self.directories.values():
+                directory["blocked_until"].clear()  # the conflict lag after an assignment's task, passed too
+
+    def meanwhile(self, path, action, directory_id=None, times=1, **params):
+        """Another administrator carries out `action` with `params` (no signature, no log entry) just before the
+        next `times` requests whose `/?Action=...` path matches the regex `path` are handled. Returns the record,
+        whose `answers` list what each time answered (its body, or {"Code": ...} of a refusal)."""
+        record = {"path": re.compile(path), "action": action, "times": times, "answers": [],
+                  "params": dict(params, DirectoryId=directory_id or next(iter(self.directories)))}
+        with self.lock:
+            self._meanwhile.append(record)
+        return record
+
+    def _run_meanwhile(self, request, now):
+        for record in self._meanwhile:
+            if record["times"] and record["path"].search(request.target):
+                record["times"] -= 1
+                try:
+                    record["answers"].append(self._call(record["action"], dict(record["params"]), now))
+                except ApiError as exc:
+                    record["answers"].append({"Code": exc.code})
+        self._meanwhile = [record for record in self._meanwhile if record["times"]]
 
     def answers(self, code):
         """Log entries answered with this error code."""
@@ -500,6 +597,7 @@ class AlibabaCloudSsoSimulator(Simulator):
                 action, params = self._authenticate(request, now)
                 self._throttle(request.access_key_id, now)
                 self._advance(now)
+                self._run_meanwhile(request, now)
                 body = self._call(action, params, now)
         except ApiError as exc:
             request.answer_code = exc.code
@@ -623,7 +721,37 @@ class AlibabaCloudSsoSimulator(Simulator):
         recent.append(now)
 
     def _advance(self, now):
-        """Finish the assignment tasks that are due."""
+        """Finish the assignment tasks that are due, then the background changes that are due."""
+        self._finish_tasks(now)
+        for directory in self.directories.values():
+            due = [job for job in directory["background"] if job["due"] <= now]
+            directory["background"] = [job for job in directory["background"] if job["due"] > now]
+            for job in due:
+                getattr(self, "_finish_" + job["kind"])(directory, job)
+
+    def _finish_deprovision(self, directory, job):
+        key = (job["TargetId"], job["AccessConfigurationId"])
+        if any(one["AccessConfigurationId"] == key[1] and one["TargetId"] == key[0] for one in directory["assignments"]):
+            return  # assigned again meanwhile: it stays
+        if key[1] in directory["deprovision_fails"]:
+            directory["deprovision_failed"].add(key)
+        else:
+            directory["provisioned"][key[0]].discard(key[1])
+
+    def _finish_clear(self, directory, job):
+        """A deleted provisioning's RAM users, deleted in the background (or not: a failed clearing event)."""
+        ram_users = directory["ram_users"][job["provisioning"]["TargetId"]]
+        provisioning_id = job["provisioning"]["UserProvisioningId"]
+        if provisioning_id in directory["fail_clearing"]:
+            self._add_event(directory, job["provisioning"], {
+                "SourceType": "UserProvisioningDeletionClearing",
+                "ErrorInfo": "OperationFailed.UserProvisioning.DeleteRamUser"}, iso(job["due"]))
+            return
+        for name, owner in list(ram_users.items()):
+            if owner == provisioning_id:
+                del ram_users[name]
+
+    def _finish_tasks(self, now):
         for task in self.tasks.values():
             if task["Status"] != "InProgress" or task["due"] > now:
                 continue
@@ -637,10 +765,13 @@ class AlibabaCloudSsoSimulator(Simulator):
             task["Status"] = "Success"
             if assignment in directory["assignments"]:
                 directory["assignments"].remove(assignment)
-            if task["DeprovisionStrategy"] == "DeprovisionForLastAccessAssignmentOnAccount" and not any(
-                    one["AccessConfigurationId"] == assignment["AccessConfigurationId"]
-                    and one["TargetId"] == assignment["TargetId"] for one in directory["assignments"]):
-                directory["provisioned"][assignment["TargetId"]].discard(assignment["AccessConfigurationId"])
+            if task["DeprovisionStrategy"] == "DeprovisionForLastAccessAssignmentOnAccount":
+                job = {"kind": "deprovision", "due": task["due"] + self.settings["deprovision_lag"],
+                       "AccessConfigurationId": assignment["AccessConfigurationId"], "TargetId": assignment["TargetId"]}
+                if self.settings["deprovision_lag"] > 0:
+                    directory["background"].append(job)
+                else:
+                    self._finish_deprovision(directory, job)
             if assignment["PrincipalType"] == "User":
                 blocked = directory["blocked_until"]
                 blocked[assignment["PrincipalId"]] = max(blocked.get(assignment["PrincipalId"], 0),
@@ -655,12 +786,24 @@ class AlibabaCloudSsoSimulator(Simulator):
             if not params.get(name):
                 raise ApiError("MissingParameter", "The input parameter \"%s\" that is mandatory for processing this "
                                                    "request is not supplied." % name)
+        self._check_parameters(action, params)
         directory = None
         if "DirectoryId" in REQUIRED[action]:
             directory = self.directories.get(params["DirectoryId"])
             if directory is None:
                 raise ApiError("EntityNotExists.Directory", "The specified directory does not exist.")
         return handler(directory, params, now)
+
+    def _check_parameters(self, action, params):
+        """Unknown parameters (by default) and enumerated values outside the documented ones are refused."""
+        known = REQUIRED[action] + OPTIONAL.get(action, ())
+        unknown = [name for name in params if name not in known
+                   and not (action == "ListUsers" and LIST_TAGS.match(name))]
+        if unknown and self.settings["unknown_parameters"] == "reject":
+            raise ApiError("InvalidParameter", "The parameter \"%s\" is not valid for %s." % (sorted(unknown)[0], action))
+        for name, values in ENUMS.get(action, {}).items():
+            if params.get(name) and params[name] not in values:
+                raise ApiError("InvalidParameter.%s" % name, "The specified %s is invalid." % name)
 
     @staticmethod
     def _user(directory, params):
@@ -742,8 +885,6 @@ class AlibabaCloudSsoSimulator(Simulator):
 
     def _api_UpdateUserStatus(self, directory, params, now):
         user = self._user(directory, params)
-        if params["NewStatus"] not in ("Enabled", "Disabled"):
-            raise ApiError("InvalidParameter.NewStatus", "The specified NewStatus is invalid.")
         user["Status"] = params["NewStatus"]
         user["UpdateTime"] = iso(now)
         return {}
@@ -828,9 +969,7 @@ class AlibabaCloudSsoSimulator(Simulator):
                           "AccessAssignments", params)
 
     def _api_DeleteAccessAssignment(self, directory, params, now):
-        strategy = params.get("DeprovisionStrategy", "None")  # absent: the API's default
-        if strategy not in DEPROVISION_STRATEGIES:
-            raise ApiError("InvalidParameter.DeprovisionStrategy", "The specified DeprovisionStrategy is invalid.")
+        strategy = params.get("DeprovisionStrategy") or "None"  # absent: the API's default
         keys = ("AccessConfigurationId", "TargetType", "TargetId", "PrincipalType", "PrincipalId")
         assignment = next((one for one in directory["assignments"]
                            if all(one[key] == params[key] for key in keys)), None)
@@ -875,10 +1014,6 @@ class AlibabaCloudSsoSimulator(Simulator):
     def _api_ListUserProvisionings(self, directory, params, now):
         # The metadata does not say whether a half-given filter pair applies; as for ListAccessAssignments,
         # each pair applies only when both halves are given. The error codes for bad values are unconfirmed.
-        if params.get("PrincipalType") and params["PrincipalType"] not in ("User", "Group"):
-            raise ApiError("InvalidParameter.PrincipalType", "The specified PrincipalType is invalid.")
-        if params.get("TargetType") and params["TargetType"] != "RD-Account":
-            raise ApiError("InvalidParameter.TargetType", "The specified TargetType is invalid.")
         items = list(directory["provisionings"].values())
         if params.get("PrincipalType") and params.get("PrincipalId"):
             if (self.settings["provisioning_list_checks_principal"] and params["PrincipalType"] == "User"
@@ -895,18 +1030,17 @@ class AlibabaCloudSsoSimulator(Simulator):
             raise ApiError("EntityNotExists.UserProvisioning", "The specified user provisioning does not exist.")
         # Empty: the strategy the provisioning was created with (API metadata).
         strategy = params.get("DeletionStrategy") or provisioning["DeletionStrategy"]
-        if strategy not in DELETION_STRATEGIES:
-            raise ApiError("InvalidParameter.DeletionStrategy", "The specified DeletionStrategy is invalid.")
         provisioning_id = provisioning["UserProvisioningId"]
-        ram_users = directory["ram_users"][provisioning["TargetId"]]
-        for name, owner in list(ram_users.items()):
-            if owner != provisioning_id:
-                continue
-            if strategy == "Delete":
-                del ram_users[name]
-            else:
-                ram_users[name] = None  # kept, and no longer managed by CloudSSO
         del directory["provisionings"][provisioning_id]
+        if strategy == "Delete":
+            # Deleted in the background after this answer ("UserProvisioningDeletionClearing", API metadata).
+            job = {"kind": "clear", "due": now + self.settings["ram_user_clearing_delay"], "provisioning": provisioning}
+            directory["background"].append(job)
+        else:
+            ram_users = directory["ram_users"][provisioning["TargetId"]]
+            for name, owner in list(ram_users.items()):
+                if owner == provisioning_id:
+                    ram_users[name] = None  # kept, and no longer managed by CloudSSO
         # Whether the provisioning's failed events go with it is unconfirmed; they stay listed here.
         return {}
 
@@ -916,3 +1050,22 @@ class AlibabaCloudSsoSimulator(Simulator):
         if params.get("UserProvisioningId"):
             items = [one for one in items if one["UserProvisioningId"] == params["UserProvisioningId"]]
         return self._page("ListUserProvisioningEvents", copy.deepcopy(items), "UserProvisioningEvents", params)
+
+    def _api_ListAccessConfigurationProvisionings(self, directory, params, now):
+        # As for ListAccessAssignments, the TargetType/TargetId pair applies only when both are given (API metadata).
+        items = []
+        for account_id, configs in directory["provisioned"].items():
+            for config_id in sorted(configs):
+                config = directory["access_configurations"][config_id]
+                status = "DeprovisionFailed" if (account_id, config_id) in directory["deprovision_failed"] else "Provisioned"
+                items.append({"AccessConfigurationId": config_id, "AccessConfigurationName": config["AccessConfigurationName"],
+                              "TargetType": "RD-Account", "TargetId": account_id, "Status": status,
+                              "RAMRoleName": "AliyunReservedSSO-%s" % config["AccessConfigurationName"],
+                              "SAMLProviderName": "AliyunReservedSSO-%s" % directory["DirectoryId"]})
+        if params.get("AccessConfigurationId"):
+            items = [one for one in items if one["AccessConfigurationId"] == params["AccessConfigurationId"]]
+        if params.get("TargetType") and params.get("TargetId"):
+            items = [one for one in items if one["TargetId"] == params["TargetId"]]
+        if params.get("ProvisioningStatus"):
+            items = [one for one in items if one["Status"] == params["ProvisioningStatus"]]
+        return self._page("ListAccessConfigurationProvisionings", items, "AccessConfigurationProvisionings", params)

@@ -43,6 +43,24 @@ notes:
   - Diff mode shows, per changed user, the key attributes before and after.
 """
 
+    # The binding of a change to an approval, which every module that changes users has.
+    APPROVAL = r"""
+options:
+  approved_actions:
+    description:
+      - Binds the task to an approval made earlier, at the moment of each change. Keys are the users as given in
+        the user option (id or name); each value is the list of actions approved for that user, as a task in check
+        mode lists them in RV(users[].actions).
+      - With it, the module works out each user's actions again (reads only) and changes a user only when every
+        action it would make is approved for that user. A user with any other action (a name that now means
+        another person, an API token or a membership that appeared after the approved reads) fails with the
+        error code V(not approved) (C(users[].error.code)) before any of its requests, naming the actions; the
+        other users go on. Fewer actions than approved are fine (what is already done needs no doing).
+      - Every given user must have a key (an empty list approves no change).
+      - The offboard role sets it in a run bound to an approved plan (C(offboard_approved_plan)).
+    type: dict
+"""
+
     INFO = r"""
 options:
   user_id:

@@ -361,10 +361,13 @@ def offboard_directories(preflights):
 
 def _planned_targets(leavers, provider, planned):
     """The approved changes of a plan worked out with reads only, addressed by the user id found then: a name
-    that comes to mean another user after that read can never reach the change."""
+    that comes to mean another user after that read can never reach the change. `approved_actions` binds each
+    target, at the moment of its change, to the actions that pass found (and the approval compared with the
+    plan): the module refuses any other action (a name read again that now means another user)."""
     if not isinstance(planned, list) or len(planned) != len(leavers):
         raise AnsibleFilterError("offboard_targets: the planned outcomes at %s do not match the leavers" % provider)
     lists = {"id": [], "name": []}
+    approved = {"id": {}, "name": {}}
     rows = []
     for index, outcome in enumerate(planned):
         if outcome.get("outcome") in CHANGES:
@@ -374,7 +377,8 @@ def _planned_targets(leavers, provider, planned):
             by, key = "id", outcome["user_id"]
         elif _swept_while_absent(outcome):
             # Only what an absent user left behind: addressed as the reads addressed it (the user is gone, so
-            # no other user can come to have its id; a name is read again, and a change outside the plan fails).
+            # no other user can come to have its id; a name is read again, and the approved actions keep
+            # whatever it now means from any change).
             by, key = outcome.get("by"), outcome.get("requested")
             if by not in lists or not _text(key):
                 raise AnsibleFilterError("offboard_targets: the planned sweep of offboard_users[%d] at %s has no "
@@ -383,8 +387,9 @@ def _planned_targets(leavers, provider, planned):
             continue
         rows.append({"leaver": index, "by": by, "position": len(lists[by]), "key": key})
         lists[by].append(key)
+        approved[by][key] = _unique(approved[by].get(key, []) + list(outcome.get("actions") or []))
     return {"provider": provider, "user_ids": lists["id"], "user_names": lists["name"], "rows": rows,
-            "planned": planned}
+            "planned": planned, "approved_actions": approved}
 
 
 def _swept_while_absent(result):
@@ -400,7 +405,8 @@ def offboard_targets(leavers, provider, planned=None):
 
     With `planned` (the outcomes at `provider` of the pass that worked out the changes with reads only, one
     per leaver), only the leavers with a planned change are addressed, by the user id that pass found; the
-    others keep their planned outcome (offboard_outcomes).
+    others keep their planned outcome (offboard_outcomes), and `approved_actions` (by id, by name) binds each
+    addressed user to the actions that pass found; without `planned` it is None.
     """
     if provider not in PROVIDERS:
         raise AnsibleFilterError("offboard_targets: unknown provider %r" % provider)
@@ -416,15 +422,27 @@ def offboard_targets(leavers, provider, planned=None):
         by, key = found
         rows.append({"leaver": index, "by": by, "position": len(lists[by]), "key": key})
         lists[by].append(key)
-    return {"provider": provider, "user_ids": lists["id"], "user_names": lists["name"], "rows": rows}
+    return {"provider": provider, "user_ids": lists["id"], "user_names": lists["name"], "rows": rows,
+            "approved_actions": None}
+
+
+# The error code of a user the module refused to change: its actions were not the approved ones
+# (approved_actions).
+NOT_APPROVED_CODE = "not approved"
+
+
+def _refused(result):
+    """Whether a module refused a user for want of approval (approved_actions)."""
+    return (result.get("error") or {}).get("code") == NOT_APPROVED_CODE
 
 
 def _outcome(user, state, check_mode):
     """The outcome of one user result, or None when the result proves neither a change nor the state."""
     if user.get("failed"):
-        return "failed"
-    if user.get("changed") and user.get("found") is False and _text(user.get("msg")).startswith("already absent"):
-        # The user was already absent; what it left behind was removed, and the row's leftover says what.
+        return "not approved" if _refused(user) else "failed"
+    if user.get("changed") and _text(user.get("msg")).startswith("already absent"):
+        # The user was already absent (from the start, or gone before this run's delete came): what this run
+        # removed is in the row's actions and leftover, but the user was not removed by it.
         return "already absent"
     if user.get("changed"):
         # A change this run made (or would make), also when it was confirmed only after a retry.
@@ -744,9 +762,13 @@ def _with_leftover(result, state, finished, swept, sweep_setting):
                                   + _fixed_follow_up(result["provider"], result, finished, swept, sweep_setting))
     if sweep.get("status") == "failed" and result["outcome"] not in FAILING:
         why = _text((sweep.get("error") or {}).get("message")) or _text(sweep.get("msg")) or "no message"
-        msg = ("%s, but the sweep of leftover access failed: %s; what it names is left: run again, or remove it by "
-               "hand" % (result["outcome"], why))
-        result.update(outcome="failed", msg=msg, error=dict(sweep.get("error") or {}, message=msg))
+        if _refused(sweep):
+            msg = "%s, but the sweep of leftover access was refused: %s" % (result["outcome"], why)
+        else:
+            msg = ("%s, but the sweep of leftover access failed: %s; what it names is left: run again, or remove it "
+                   "by hand" % (result["outcome"], why))
+        result.update(outcome="not approved" if _refused(sweep) else "failed", msg=msg,
+                      error=dict(sweep.get("error") or {}, message=msg))
     return result
 
 
@@ -815,12 +837,36 @@ def _refuse(leavers, columns, approval):
             else:
                 column[index] = dict(result, note="approved, but not done: the run was refused because other "
                                                   "changes are not in the approved plan")
+    for column in columns.values():
+        for index, result in enumerate(column):
+            column[index] = _held_back(result)
 
 
-def _approval_section(approval, plan, failures):
-    """The report's record of the approval the run was bound to, and any change made outside it."""
+def _held_back(result):
+    """A result of a refused run: what its reads found to remove stays, and the row says so, never that it was
+    removed."""
+    leftover = result.get("leftover") or []
+    if not leftover:
+        return result
+    held = dict(result, leftover=[])
+    if result.get("sweep"):
+        held["sweep"] = dict(result["sweep"], leftover=[])
+    held["manual_follow_up"] = list(result.get("manual_follow_up") or []) + [_follow_up(
+        "leftover access not removed", "the run was refused, so nothing was removed: %s" % "; ".join(
+            _leftover_text(item) for item in leftover))]
+    return held
+
+
+def _approval_section(approval, plan, failures, rows):
+    """The report's record of the approval the run was bound to, any change made outside it, and the changes
+    refused at the moment they were to be made (their actions were no longer the approved ones)."""
     if not approval:
         return None
+    refused_at_change = [{"provider": result["provider"], "directory": result["directory"],
+                          "leaver": row["email"] or row["label"], "user_id": result["user_id"] or result["requested"],
+                          "msg": result["msg"]}
+                         for row in rows for result in row["results"].values()
+                         if result["outcome"] == "not approved" and _refused(result)]
     approved = set(plan_key(item) for item in approval["approved_plan"])
     outside = [item for item in plan if approval["approved"] and plan_key(item) not in approved]
     for item in outside:
@@ -832,7 +878,9 @@ def _approval_section(approval, plan, failures):
     return {"result": "approved" if approval["approved"] else "refused",
             "approved_plan_digest": approval["approved_plan_digest"], "source": approval["source"],
             "approved_changes": len(approval["approved_plan"]), "already_done": approval["already_done"],
-            "not_approved": approval["not_approved"], "changed_outside_plan": outside}
+            "not_proven_done": approval.get("not_proven_done") or [],
+            "not_approved": approval["not_approved"], "refused_at_change": refused_at_change,
+            "changed_outside_plan": outside}
 
 
 def offboard_report(leavers, results, directories, state, check_mode, started, finished, run_id, approval=None):
@@ -866,7 +914,8 @@ def offboard_report(leavers, results, directories, state, check_mode, started, f
         swept, sweep_setting = _swept(results or {}, directory)
         columns[directory["key"]] = [_with_leftover(dict(outcome, **where), state, finished, swept, sweep_setting)
                                      for outcome in outcomes]
-    if approval and not approval["approved"]:
+    refused = bool(approval) and not approval["approved"]
+    if refused:
         _refuse(leavers, columns, approval)
     rows = []
     failures = []
@@ -893,8 +942,9 @@ def offboard_report(leavers, results, directories, state, check_mode, started, f
             "title": directory["title"], "directory_id": directory["directory_id"],
             "status": "failed" if failed else directory["status"], "reason": failed_keys.get(directory["key"])})
     providers = _unique([directory["provider"] for directory in running if directory["provider"] in PROVIDERS])
-    plan = _plan(leavers, columns, check_mode)
-    approval_section = _approval_section(approval, plan, failures)
+    # A refused run changed nothing: its reads' changes are no plan of it.
+    plan = [] if refused else _plan(leavers, columns, check_mode)
+    approval_section = _approval_section(approval, plan, failures, rows)
     return {
         "report": "identity.lifecycle offboarding report",
         "run_id": run_id,
@@ -1034,17 +1084,28 @@ def _failures_section(report):
 
 def _plan_digest_lines(report):
     """The digest first, as the one value an approver signs off (and a real run names the one it ran)."""
-    what = ("the %d change(s) this rehearsal would make, listed under Plan. Approve this digest to let a real "
-            "run make exactly these changes" if report["check_mode"] else "the %d change(s) this run made, listed "
-            "under Plan") % len(report.get("plan") or [])
-    lines = ["**Plan digest: %s**" % _md(report.get("plan_digest")), "", "It covers %s." % what, ""]
     approval = report.get("approval")
+    count = len(report.get("plan") or [])
+    if report["check_mode"]:
+        what = ("It covers the %d change(s) this rehearsal would make, listed under Plan. Approve this digest to "
+                "let a real run make exactly these changes." % count)
+    elif approval and approval["result"] == "refused":
+        what = "No change was made: the run was refused, so its plan is empty."
+    else:
+        what = "It covers the %d change(s) this run made, listed under Plan." % count
+    lines = ["**Plan digest: %s**" % _md(report.get("plan_digest")), "", what, ""]
     if approval:
+        if approval["result"] == "refused":
+            verdict = "REFUSED, nothing was changed anywhere"
+        elif approval["changed_outside_plan"]:
+            verdict = "changes were made outside it, see Failures"
+        else:
+            verdict = "this run made only approved changes"
+            if approval.get("refused_at_change"):
+                verdict += "; %d user(s) were refused at the change, see Not approved" % len(
+                    approval["refused_at_change"])
         lines += ["**Approved plan: %s** (%s): %s." % (
-            _md(approval["approved_plan_digest"]), _md(approval["source"]),
-            "this run made only approved changes" if approval["result"] == "approved" and not
-            approval["changed_outside_plan"] else "REFUSED, nothing was changed anywhere"
-            if approval["result"] == "refused" else "changes were made outside it, see Failures"), ""]
+            _md(approval["approved_plan_digest"]), _md(approval["source"]), verdict), ""]
     return lines
 
 
@@ -1063,11 +1124,16 @@ def _plan_section(report):
                   "before this run." % (_md(approval["approved_plan_digest"]), _md(approval["source"]),
                                         approval["approved_changes"], approval["already_done"]), ""]
         for title, items in (("Not approved", approval["not_approved"]),
-                             ("Changed outside the approved plan", approval["changed_outside_plan"])):
+                             ("Changed outside the approved plan", approval["changed_outside_plan"]),
+                             ("Approved, neither made nor proven done", approval.get("not_proven_done") or [])):
             if items:
                 lines += ["### %s" % title, ""] + _table(["Provider", "Directory", "Leaver", "User id", "Actions"], [
                     [_md(item["provider"]), _md(item["directory"]), _md(item["leaver"]), _md(item["user_id"]),
                      _md("; ".join(item["actions"]))] for item in items]) + [""]
+        if approval.get("refused_at_change"):
+            lines += ["### Refused at the change", ""] + _table(["Provider", "Directory", "Leaver", "User", "Why"], [
+                [_md(item["provider"]), _md(item["directory"]), _md(item["leaver"]), _md(item["user_id"]),
+                 _md(item["msg"])] for item in approval["refused_at_change"]]) + [""]
     return lines
 
 

@@ -13,7 +13,7 @@ import os
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.identity.lifecycle.plugins.filter.offboard import (
-    PROVIDERS, offboard_report, plan_key)
+    FAILING, PROVIDERS, _plan_leaver, offboard_report, plan_key)
 from ansible_collections.identity.lifecycle.plugins.module_utils._evidence import (
     parse_report, plan_digest, report_digest)
 
@@ -113,8 +113,10 @@ def offboard_approval_decision(leavers, approval, results, directories, state):
     `results` and `directories` are as for offboard_report, from the pass in check mode. A change is
     approved when the plan has an item with the same provider, directory, user id and actions. Returns
     `approved` (no change outside the plan), `not_approved` (those changes, as plan items), `planned` (the
-    run's plan), `approved_plan`, `approved_plan_digest`, `source` and `already_done` (how many items of the
-    plan were proven done by the reads: the user is already absent, or already disabled).
+    run's plan), `approved_plan`, `approved_plan_digest`, `source`, `already_done` (how many items of the plan
+    this run does not make because its reads prove them done before the run: the user is already absent or
+    disabled, or the sweep found the leftover gone) and `not_proven_done` (the approved items this run neither
+    makes nor proves done).
     """
     if not isinstance(approval, dict) or approval.get("plan") is None:
         raise AnsibleFilterError("offboard_approval_decision needs an approval with a plan (offboard_approval)")
@@ -122,21 +124,44 @@ def offboard_approval_decision(leavers, approval, results, directories, state):
     planned = planned_report["plan"]
     approved = set(plan_key(item) for item in approval["plan"])
     not_approved = [item for item in planned if plan_key(item) not in approved]
-    # Rows proven done, by provider, directory and leaver (a user already gone has no id to match).
-    done = set()
+    planned_keys = set(plan_key(item) for item in planned)
+    rows = {}
     for row, leaver in zip(planned_report["leavers"], leavers):
         for result in row["results"].values():
-            if result["outcome"] in DONE:
-                for key in ("email",) + tuple("%s_user_%s" % (result["provider"], kind) for kind in ("name", "id")):
-                    if leaver.get(key):
-                        done.add((result["provider"], result["directory"], str(leaver[key]).strip()))
-                if result.get("user_id"):
-                    done.add((result["provider"], result["directory"], result["user_id"]))
-    already_done = sum(1 for item in approval["plan"] if (item["provider"], item["directory"], item["user_id"]) in done
-                       or (item["provider"], item["directory"], item.get("leaver")) in done)
+            rows[(result["provider"], result["directory"], _plan_leaver(leaver))] = result
+    # An approved item this run does not plan is already done only where its reads prove it; the rest were not
+    # read again (a sweep that did not run, a failed read) and are neither done nor made.
+    not_planned = [item for item in approval["plan"] if plan_key(item) not in planned_keys]
+    already_done = [item for item in not_planned
+                    if _proven_done(item, rows.get((item["provider"], item["directory"], item.get("leaver"))))]
     return {"approved": not not_approved, "not_approved": not_approved, "planned": planned,
             "approved_plan": approval["plan"], "approved_plan_digest": approval["digest"],
-            "source": approval["source"], "already_done": already_done}
+            "source": approval["source"], "already_done": len(already_done),
+            "not_proven_done": [item for item in not_planned if item not in already_done]}
+
+
+# Sweep statuses whose reads saw the leaver's leftover access (what they did not plan is gone).
+SWEEP_READ = ("would sweep", "nothing left", "swept by the delete")
+
+
+def _proven_done(item, result):
+    """Whether the reads of the pass that worked out the changes prove an approved item that they did not plan
+    done. The item addresses the directory user, who is in the end state; or the account the row's sweep read,
+    which no longer has what the item removes. A row whose sweep did not read (it failed, did not run, or found
+    no account) proves nothing."""
+    if result is None or result["outcome"] in FAILING:
+        return False
+    sweep = result.get("sweep")
+    # A user given by name and found by nobody is absent (the interface's rule for names), so an item of the row
+    # that is not the sweep's addresses the directory user the name meant.
+    directory_user = item["user_id"] in (result.get("user_id"), result.get("requested")) or (
+        not result.get("user_id") and (sweep is None or item["user_id"] != sweep.get("user_id")))
+    if sweep is not None:
+        if sweep.get("status") not in SWEEP_READ:
+            return False
+        if item["user_id"] == sweep.get("user_id") and not directory_user:
+            return True
+    return directory_user and result["outcome"] in DONE
 
 
 class FilterModule:

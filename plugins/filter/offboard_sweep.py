@@ -48,14 +48,17 @@ def offboard_sweep_targets(outcomes, leavers, provider, state, force=False, plan
 
     With `planned` (the outcomes of the pass that worked out an approved run's changes with reads only), only
     the leavers whose planned sweep had something to remove are addressed, by the id that pass found.
-    Returns `user_ids`, `user_names`, `rows` (`leaver`, `by`, `position`, `key`) and `skipped` (leaver index to
-    the reason it is not swept; a leaver whose planned sweep found nothing keeps that sweep).
+    Returns `user_ids`, `user_names`, `rows` (`leaver`, `by`, `position`, `key`), `skipped` (leaver index to
+    the reason it is not swept; a leaver whose planned sweep found nothing keeps that sweep) and
+    `approved_actions` (with `planned`: by id, the actions of the leftover that pass found, which bind the sweep
+    task; else None).
     """
     if provider not in SWEEP_TASKS:
         raise AnsibleFilterError("offboard_sweep_targets: %r has no sweep task" % provider)
     if not isinstance(outcomes, list) or len(outcomes) != len(leavers or []):
         raise AnsibleFilterError("offboard_sweep_targets: the outcomes at %s do not match the leavers" % provider)
     lists = {"id": [], "name": []}
+    approved = {"id": {}, "name": {}} if planned is not None else None
     rows, skipped = [], {}
     for index, (outcome, leaver) in enumerate(zip(outcomes, leavers)):
         found = None
@@ -65,6 +68,8 @@ def offboard_sweep_targets(outcomes, leavers, provider, state, force=False, plan
             sweep = _planned_sweep(planned, index)
             if sweep and sweep.get("leftover") and _text(sweep.get("user_id")):
                 found = ("id", _text(sweep["user_id"]))
+                # Only the removals of leftover access that pass found: the sweep task may do nothing else.
+                approved["id"][found[1]] = [item.get("action") for item in sweep["leftover"] if item.get("action")]
             else:
                 skipped[index] = dict(sweep) if sweep else _not_swept("the approved plan has no sweep for this leaver")
         elif provider == "atlassian":
@@ -89,7 +94,7 @@ def offboard_sweep_targets(outcomes, leavers, provider, state, force=False, plan
             rows.append({"leaver": index, "by": by, "position": len(lists[by]), "key": key})
             lists[by].append(key)
     return {"provider": provider, "user_ids": lists["id"], "user_names": lists["name"], "rows": rows,
-            "skipped": skipped}
+            "skipped": skipped, "approved_actions": approved}
 
 
 def _sweep_of(user, check_mode, provider):
@@ -114,14 +119,18 @@ def _sweep_of(user, check_mode, provider):
             "kind": "Atlassian account", "where": None,
             "detail": "no account with the email %s is in the organization, so none was swept; if the leaver's "
                       "account uses another email, give atlassian_account_id" % _text(user.get("user_name"))})
+    elif sweep["manual_follow_up"]:
+        # It found something it did not remove (gone already, by someone else): what may be left is for a person,
+        # never "nothing left".
+        sweep["status"] = "nothing removed"
     else:
         sweep["status"] = "nothing left"
     return sweep
 
 
 def offboard_swept(outcomes, targets, by_id, by_name, check_mode):
-    """The outcomes at one provider, each with `sweep`: `status` (swept, would sweep, nothing left, failed, not
-    swept), `leftover`, `manual_follow_up`, `user_id`, `user_name`, `request_ids`, `msg`, `error` (and `why` when
+    """The outcomes at one provider, each with `sweep`: `status` (swept, would sweep, nothing left, nothing removed,
+    failed, not swept), `leftover`, `manual_follow_up`, `user_id`, `user_name`, `request_ids`, `msg`, `error` (and `why` when
     not swept), from the registered results of the sweep task by id and by name."""
     swept = [dict(outcome) for outcome in outcomes]
     for index, why in (targets.get("skipped") or {}).items():

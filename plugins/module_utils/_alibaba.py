@@ -30,7 +30,7 @@ from ._http import (
     header_retry_after,
     response_json,
 )
-from ._lifecycle import Step, UserDirectory, env, follow_up_item, leftover_item
+from ._lifecycle import ALREADY_ABSENT, ALREADY_GONE, Step, UserDirectory, env, follow_up_item, leftover_item
 
 PROVIDER = "Alibaba Cloud CloudSSO"
 API_VERSION = "2021-05-15"
@@ -45,6 +45,7 @@ ACCESS_KEY_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 USERS_PAGE = 100  # ListUsers and ListJoinedGroupsForUser: MaxResults 1-100
 ASSIGNMENTS_PAGE = 20  # ListAccessAssignments: MaxResults 1-20
 PROVISIONINGS_PAGE = 100  # ListUserProvisionings and ListUserProvisioningEvents: MaxResults 1-100
+CONFIGURATION_PROVISIONINGS_PAGE = 20  # ListAccessConfigurationProvisionings: MaxResults 1-20
 
 # provisioned_ram_users -> DeleteUserProvisioning's DeletionStrategy. Always sent: an empty strategy would
 # mean whatever the provisioning was created with.
@@ -52,6 +53,12 @@ DELETION_STRATEGIES = {"delete": "Delete", "keep": "Keep"}
 # deprovision_access -> DeleteAccessAssignment's DeprovisionStrategy (Alibaba's default is None).
 DEPROVISION_STRATEGIES = {True: "DeprovisionForLastAccessAssignmentOnAccount", False: "None"}
 PROVISIONING = "RAM user provisioning"
+ACCESS_CONFIGURATION = "access configuration"
+# DeleteUserProvisioning answers at once; CloudSSO deletes the RAM users afterwards, in the background (a failure
+# is a provisioning event of source UserProvisioningDeletionClearing), which no CloudSSO read shows finished.
+DELETED_PENDING = "deleted; CloudSSO deletes its RAM users in the background (not confirmed by this run)"
+DELETED_KEPT = "deleted, its RAM users kept"
+DEPROVISIONED = "de-provisioned from the account"
 
 # Actions that only read: every call is a POST, so the transport is told which ones change nothing.
 READ_ACTIONS = ("Get", "List")
@@ -243,6 +250,30 @@ def provisioning_label(provisioning):
     return "%s in account %s" % (provisioning.get("UserProvisioningId"), provisioning.get("TargetId"))
 
 
+def configuration_name(assignment):
+    return assignment.get("AccessConfigurationName") or assignment.get("AccessConfigurationId")
+
+
+def assignment_action(assignment, deprovision):
+    """The action text of an assignment's removal: what DeprovisionStrategy asks of its access configuration is part
+    of what an approval covers."""
+    if deprovision:
+        return ("removed access assignment %s, de-provisioning %s from the account if no other assignment of it is "
+                "left there" % (assignment_label(assignment), configuration_name(assignment)))
+    return "removed access assignment %s, leaving %s provisioned on the account" % (
+        assignment_label(assignment), configuration_name(assignment))
+
+
+def deprovisioned_item(assignment):
+    return leftover_item(ACCESS_CONFIGURATION, DEPROVISIONED, id=assignment.get("AccessConfigurationId"),
+                         name=assignment.get("AccessConfigurationName"), where="account %s" % assignment.get("TargetId"))
+
+
+def same_target(one, assignment):
+    return (one.get("AccessConfigurationId") == assignment.get("AccessConfigurationId")
+            and one.get("TargetId") == assignment.get("TargetId"))
+
+
 def own_provisionings(listed, user_id):
     """The provisionings of a listing by principal that are this user's own (PrincipalType User, this
     PrincipalId); others (a filter the server did not apply) are left alone. One that does not say whose it
@@ -264,6 +295,16 @@ def own_events(listed, provisioning_id):
     """The failed events of a listing by provisioning: those of this provisioning, and any that does not say
     which it belongs to (reporting one too many is safe, missing one is not)."""
     return [event for event in listed if event.get("UserProvisioningId") in (None, "", provisioning_id)]
+
+
+def pending_follow_up(provisioning):
+    """What a person confirms after a provisioning was deleted with DeletionStrategy Delete."""
+    where = "account %s" % provisioning.get("TargetId")
+    return follow_up_item(
+        "RAM user", "RAM users of RAM user provisioning %s in %s: CloudSSO deletes them in the background after the "
+        "provisioning's deletion, which no CloudSSO read shows finished; a failure is a failed provisioning event "
+        "(UserProvisioningDeletionClearing) in the CloudSSO console: check that they are gone from the account"
+        % (provisioning.get("UserProvisioningId"), where), where=where)
 
 
 def kept_follow_up(provisioning):
@@ -301,17 +342,17 @@ def explained(exc, message):
     return error
 
 
-def gone_is_done(call):
-    """Run a removal; a sub-resource that is already gone (EntityNotExists.Group, ...) counts as
-    removed. EntityNotExists.User is a NotFoundError and goes up: the user itself vanished."""
+def unless_gone(call):
+    """Run a removal of something of the user's. When it is gone already (EntityNotExists.MFADevice, .GroupMember,
+    .AccessAssignment ..., or .User: the user vanished, and everything of it with it), it was removed by this run
+    only if this run's own earlier attempt, whose answer was lost, did it: then that attempt's request id; else
+    ALREADY_GONE (someone else removed it), which is never counted as this run's change."""
     try:
         return call()
-    except NotFoundError:
-        raise
     except ProviderError as exc:
-        if (exc.code or "").startswith(GONE_PREFIX) and exc.code != "EntityNotExists.Directory":
-            return None
-        raise
+        if not (exc.code or "").startswith(GONE_PREFIX) or exc.code == "EntityNotExists.Directory":
+            raise
+        return exc.lost_answer.get("request_id") if exc.lost_answer else ALREADY_GONE
 
 
 class AlibabaCloudSsoDirectory(UserDirectory):
@@ -598,12 +639,21 @@ class AlibabaCloudSsoDirectory(UserDirectory):
                  for device in blockers.mfa_devices]
         steps += [Step("removed from group %s" % group_label(group), partial(self.remove_from_group, user, group))
                   for group in blockers.groups]
-        steps += [Step("removed access assignment %s" % assignment_label(assignment),
-                       partial(self.remove_assignment, user, assignment))
-                  for assignment in blockers.assignments]
+        steps += [self.assignment_step(entry, assignment) for assignment in blockers.assignments]
         steps += self.provisioning_steps(entry, self.sweep(user["UserId"]))
         steps.append(Step("deleted", partial(self.delete_user, user)))
         return steps
+
+    def assignment_step(self, entry, assignment):
+        """The removal of a direct assignment. With deprovision_access, its leftover item (the access configuration
+        de-provisioned from the account) is what the reads after the assignment's task prove; in check mode, what
+        the reads foresee: no other assignment of that configuration on that account."""
+        deprovision = bool(self.module.params.get("deprovision_access", True))
+        step = Step(assignment_action(assignment, deprovision), None)
+        step.call = partial(self.remove_assignment, entry, assignment, step)
+        if deprovision and self.check_mode and not self.other_assignments(assignment, entry.user["UserId"]):
+            step.leftover = deprovisioned_item(assignment)
+        return step
 
     def plan_absent(self, entry):
         """With force, a user given by id who is already absent may have left RAM user provisionings behind
@@ -611,10 +661,18 @@ class AlibabaCloudSsoDirectory(UserDirectory):
         if not self.sweeping() or entry.by != "id":
             return []
         steps = self.provisioning_steps(entry, self.sweep(entry.key))
-        if steps:
-            entry.msg = "already absent; %d %s(s) %s" % (len(steps), PROVISIONING,
-                                                         "would be removed" if self.check_mode else "removed")
+        if steps and self.check_mode:
+            entry.msg = "%s; %d %s(s) would be removed" % (ALREADY_ABSENT, len(steps), PROVISIONING)
         return steps
+
+    def apply(self, entries):
+        super().apply(entries)
+        for entry in entries:
+            if entry.found is False and not entry.failed:
+                # An absent id's sweep says what this run removed; one already gone is not counted.
+                removed = sum(1 for item in entry.leftover if item.get("kind") == PROVISIONING)
+                entry.msg = ("%s; %d %s(s) removed" % (ALREADY_ABSENT, removed, PROVISIONING) if removed
+                             else ALREADY_ABSENT)
 
     def provisioning_steps(self, entry, sweep):
         """One step per RAM user provisioning; its failed events, and in check mode the RAM users `keep`
@@ -624,12 +682,13 @@ class AlibabaCloudSsoDirectory(UserDirectory):
         for provisioning in sweep.provisionings:
             for event in sweep.events.get(provisioning["UserProvisioningId"]) or []:
                 entry.follow_up.append(event_follow_up(event, provisioning))
-            if strategy == "Keep" and self.check_mode:
-                entry.follow_up.append(kept_follow_up(provisioning))
+            if self.check_mode:
+                entry.follow_up.append(kept_follow_up(provisioning) if strategy == "Keep"
+                                       else pending_follow_up(provisioning))
             label = provisioning_label(provisioning)
-            description, done = (("removed %s %s with its RAM users" % (PROVISIONING, label), "deleted with its RAM users")
+            description, done = (("removed %s %s, deleting its RAM users" % (PROVISIONING, label), DELETED_PENDING)
                                  if strategy == "Delete" else
-                                 ("removed %s %s, keeping its RAM users" % (PROVISIONING, label), "deleted, its RAM users kept"))
+                                 ("removed %s %s, keeping its RAM users" % (PROVISIONING, label), DELETED_KEPT))
             steps.append(Step(description, partial(self.remove_provisioning, entry, provisioning, strategy),
                               leftover=leftover_item(PROVISIONING, done, id=provisioning["UserProvisioningId"],
                                                      where="account %s" % provisioning.get("TargetId"))))
@@ -696,23 +755,27 @@ class AlibabaCloudSsoDirectory(UserDirectory):
     def remove_mfa_device(self, user, device):
         # MfaType is undocumented (SDK 1.7.0 sends it when given) and may be needed for passkeys
         # (CrossPlatformPasskey, PlatformPasskey): the type the listing gave is sent back.
-        return gone_is_done(lambda: self.call("DeleteMFADeviceForUser", UserId=user["UserId"],
-                                              MFADeviceId=device["DeviceId"],
-                                              MfaType=device.get("DeviceType") or None).get("RequestId"))
+        return unless_gone(lambda: self.call("DeleteMFADeviceForUser", UserId=user["UserId"],
+                                             MFADeviceId=device["DeviceId"],
+                                             MfaType=device.get("DeviceType") or None).get("RequestId"))
 
     def remove_from_group(self, user, group):
-        return gone_is_done(lambda: self.call("RemoveUserFromGroup", UserId=user["UserId"],
-                                              GroupId=group["GroupId"]).get("RequestId"))
+        return unless_gone(lambda: self.call("RemoveUserFromGroup", UserId=user["UserId"],
+                                             GroupId=group["GroupId"]).get("RequestId"))
 
-    def remove_assignment(self, user, assignment):
-        """DeleteAccessAssignment, then wait for its task; returns the RequestId of the delete."""
+    def remove_assignment(self, entry, assignment, step):
+        """DeleteAccessAssignment, then wait for its task; returns the RequestId of the delete (ALREADY_GONE when
+        someone else removed the assignment). With deprovision_access, `step.leftover` becomes what the reads
+        after the task prove of its access configuration."""
+        deprovision = bool(self.module.params.get("deprovision_access", True))
+        step.leftover = None
         params = dict(AccessConfigurationId=assignment.get("AccessConfigurationId"),
                       TargetType=assignment.get("TargetType"), TargetId=assignment.get("TargetId"),
-                      PrincipalType="User", PrincipalId=user["UserId"],
+                      PrincipalType="User", PrincipalId=entry.user["UserId"],
                       # With deprovision_access, CloudSSO removes the access configuration (its
                       # AliyunReservedSSO-* role and policies) from the account when no assignment of it is
                       # left there; with None, it stays deployed.
-                      DeprovisionStrategy=DEPROVISION_STRATEGIES[bool(self.module.params.get("deprovision_access", True))],
+                      DeprovisionStrategy=DEPROVISION_STRATEGIES[deprovision],
                       OriginTargetId=assignment.get("OriginTargetId"))
 
         def attempt():
@@ -731,11 +794,63 @@ class AlibabaCloudSsoDirectory(UserDirectory):
                                     code=TASK_CONFLICT)
             return body
 
-        body = gone_is_done(delete)
-        if body is None:
-            return None  # the assignment was already gone
-        self.wait_for_task(body.get("Task") or {}, assignment, body.get("RequestId"))
-        return body.get("RequestId")
+        body = unless_gone(delete)
+        if body is ALREADY_GONE:
+            return ALREADY_GONE
+        if isinstance(body, dict):
+            self.wait_for_task(body.get("Task") or {}, assignment, body.get("RequestId"))
+            request_id = body.get("RequestId")
+        else:
+            request_id = body  # our earlier attempt, whose answer was lost, removed it (its task is not known)
+        if deprovision:
+            step.leftover = self.deprovision_outcome(entry, assignment)
+        return request_id
+
+    def other_assignments(self, assignment, user_id=None):
+        """The assignments of the same access configuration on the same account, but the user's own."""
+        listed = self.pages("ListAccessAssignments", "AccessAssignments", ASSIGNMENTS_PAGE,
+                            AccessConfigurationId=assignment.get("AccessConfigurationId"),
+                            TargetType=assignment.get("TargetType"), TargetId=assignment.get("TargetId"))
+        return [one for one in listed if same_target(one, assignment)
+                and not (one.get("PrincipalType") == "User" and one.get("PrincipalId") == user_id)]
+
+    def deprovision_outcome(self, entry, assignment):
+        """After the task of an assignment removed with DeprovisionForLastAccessAssignmentOnAccount: the leftover
+        item when the reads show its access configuration gone from the account; None when another assignment
+        keeps it there; a follow-up when the de-provisioning failed, did not end in time or could not be read.
+        Whether CloudSSO de-provisions within the task or after it is not documented, so it is waited for."""
+        where = "account %s" % assignment.get("TargetId")
+        name = configuration_name(assignment)
+
+        def check():
+            listed = self.pages("ListAccessConfigurationProvisionings", "AccessConfigurationProvisionings",
+                                CONFIGURATION_PROVISIONINGS_PAGE,
+                                AccessConfigurationId=assignment.get("AccessConfigurationId"),
+                                TargetType=assignment.get("TargetType"), TargetId=assignment.get("TargetId"))
+            current = next((one for one in listed if same_target(one, assignment)), None)
+            if current is None:
+                return "gone"
+            if current.get("Status") == "DeprovisionFailed":
+                return "failed"
+            return "kept" if self.other_assignments(assignment) else None
+
+        try:
+            outcome = poll(check, TASK_WAIT_LIMIT, clock=self._clock, sleep=self._sleep)
+        except ProviderError as exc:
+            outcome, why = None, "could not be read (%s)" % exc.message
+        else:
+            why = "was still provisioned %d seconds after its last assignment there was removed" % TASK_WAIT_LIMIT
+        if outcome == "gone":
+            return deprovisioned_item(assignment)
+        if outcome == "failed":
+            why = "failed to be de-provisioned (status DeprovisionFailed)"
+        if outcome != "kept":
+            entry.follow_up.append(follow_up_item(
+                ACCESS_CONFIGURATION, "access configuration %s on %s %s: its AliyunReservedSSO-* role and policies may "
+                "stay on the account; check it in the CloudSSO console (access configurations, provisioning) and "
+                "de-provision it there (DeprovisionAccessConfiguration) if no assignment needs it" % (name, where, why),
+                where=where))
+        return None
 
     def wait_for_task(self, task, assignment, request_id):
         """Poll GetTaskStatus until the task ends; errors carry the RequestId of the accepted delete."""
@@ -757,8 +872,8 @@ class AlibabaCloudSsoDirectory(UserDirectory):
                                 request_id=request_id)
 
     def remove_provisioning(self, entry, provisioning, strategy):
-        """DeleteUserProvisioning with the chosen DeletionStrategy; returns its RequestId. CloudSSO answers at
-        once (no task) and clears the RAM users in the background."""
+        """DeleteUserProvisioning with the chosen DeletionStrategy; returns its RequestId (ALREADY_GONE when someone
+        else deleted it). CloudSSO answers at once (no task) and clears the RAM users in the background."""
         label = provisioning_label(provisioning)
         try:
             request_id = self.call("DeleteUserProvisioning", UserProvisioningId=provisioning["UserProvisioningId"],
@@ -774,15 +889,14 @@ class AlibabaCloudSsoDirectory(UserDirectory):
                 # Our earlier attempt, whose answer was lost, deleted it.
                 request_id = exc.lost_answer.get("request_id")
             else:
-                # Someone else deleted it since it was listed, with a strategy we do not know.
+                # Someone else deleted it since it was listed, with a strategy we do not know: not this run's.
                 entry.follow_up.append(follow_up_item(
-                    "RAM user", "%s %s was already gone when it was to be deleted, so whether its RAM users were "
-                    "deleted is not known: check the RAM users in account %s" % (PROVISIONING, label,
-                                                                                 provisioning.get("TargetId")),
+                    "RAM user", "%s %s was already gone when it was to be deleted (not by this run), so whether its "
+                    "RAM users were deleted is not known: check the RAM users in account %s"
+                    % (PROVISIONING, label, provisioning.get("TargetId")),
                     where="account %s" % provisioning.get("TargetId")))
-                return None
-        if strategy == "Keep":
-            entry.follow_up.append(kept_follow_up(provisioning))
+                return ALREADY_GONE
+        entry.follow_up.append(kept_follow_up(provisioning) if strategy == "Keep" else pending_follow_up(provisioning))
         return request_id
 
     def set_enabled(self, user, enabled):

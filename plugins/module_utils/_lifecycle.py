@@ -70,6 +70,7 @@ def user_options(directory_cls=None):
     directory_cls = directory_cls or UserDirectory
     options = info_options(directory_cls)
     options["state"] = dict(type="str", required=True, choices=list(directory_cls.state_roles))
+    options["approved_actions"] = dict(type="dict")
     return options
 
 
@@ -91,9 +92,22 @@ class Step:
         self.leftover = leftover
 
 
+# What a step returns when what it removes was already gone (someone else removed it; not this run's own earlier
+# attempt whose answer was lost): not done by this task, so neither an action nor a leftover item of it.
+ALREADY_GONE = object()
+# How a message about a user already absent starts (callers, the offboard role among them, tell it by this prefix).
+ALREADY_ABSENT = "already absent"
+
+
 def leftover_item(kind, done, id=None, name=None, where=None):  # pylint: disable=redefined-builtin
     """A `leftover` entry: the same keys always, so that reports can be built from it without guessing."""
     return {"kind": kind, "id": id, "name": name, "where": where, "done": done}
+
+
+def leftover_of(step):
+    """The `leftover` entry of a step, with `action`: the step's entry in `actions`, which names it in an
+    approval (approved_actions)."""
+    return dict(step.leftover, action=step.description)
 
 
 def follow_up_item(kind, detail, where=None):
@@ -136,7 +150,7 @@ class Entry:
         self.changed = True
         self.actions.append(step.description)
         if step.leftover:
-            self.leftover.append(dict(step.leftover))
+            self.leftover.append(leftover_of(step))
         record_request_id(self, request_id)
 
     def fail(self, error, msg=None):
@@ -403,13 +417,19 @@ class UserDirectory:
                 entry.state = "absent"
                 if role == "enabled":
                     entry.fail("not found", "user no longer exists; it cannot be %s" % self.module.params["state"])
+                elif entry.changed:
+                    # Earlier steps were this task's, the user's removal was not: never reported as "deleted".
+                    entry.msg = ("%s (the user itself was gone when this task's %r came, so it was not deleted by this "
+                                 "task; before that, this task did: %s)"
+                                 % (ALREADY_ABSENT, step.description, "; ".join(entry.actions)))
                 else:
-                    entry.msg = "already absent"
+                    entry.msg = ALREADY_ABSENT
                 return
             except ProviderError as exc:
                 entry.fail(exc)
                 return
-            entry.done(step, request_id)
+            if request_id is not ALREADY_GONE:
+                entry.done(step, request_id)
 
     def run(self, items, function):
         """`function` over the items, concurrently; an exception we did not foresee becomes a redacted
@@ -510,10 +530,30 @@ def validate_connection(params, directory_cls):
         raise InputError("%s %s contains a control character (often a trailing newline)" % (option, ascii(value[:80])))
 
 
+def validate_approved_actions(params, id_option, name_option):
+    """`approved_actions` (given by the offboard role in a run bound to an approved plan): a dict of every
+    requested user, as given, to the list of actions approved for it."""
+    approved = params.get("approved_actions")
+    if approved is None:
+        return
+    checked = {}
+    for key, actions in approved.items():
+        if not isinstance(actions, list) or not all(isinstance(action, str) for action in actions):
+            raise InputError("approved_actions[%s] must be a list of actions (strings)" % ascii(str(key)[:80]))
+        checked[str(key).strip()] = list(actions)
+    requested = params.get(id_option) if params.get(id_option) is not None else params.get(name_option)
+    missing = [key for key in requested or [] if key not in checked]
+    if missing:
+        raise InputError("approved_actions has no entry for %s; every user given must have one (its approved "
+                         "actions, or an empty list)" % ", ".join(ascii(key[:80]) for key in missing[:5]))
+    params["approved_actions"] = checked
+
+
 def open_directory(module, directory_cls):
     """Validate everything, then build the directory client; fail the task on bad input."""
     try:
         validate_common(module.params, (directory_cls.id_option, directory_cls.name_option))
+        validate_approved_actions(module.params, directory_cls.id_option, directory_cls.name_option)
         validate_connection(module.params, directory_cls)
         directory = directory_cls(module)
         directory.validate()
@@ -574,9 +614,34 @@ def resolve(directory, entries, unread=False):
         entry.found = value is not None
 
 
+NOT_APPROVED = "not approved"
+
+
+def bind_to_approval(directory, entry, approved):
+    """With `approved_actions`, a user's steps, worked out just now, must all be approved for it: a step that is
+    not (the name now means another user, a token or membership appeared after the approved reads) fails the
+    user before any of its requests. Fewer steps are fine: what is already done needs no doing."""
+    if approved is None or not entry.steps:
+        return True
+    allowed = approved.get(entry.key) or []
+    extra = [step.description for step in entry.steps if step.description not in allowed]
+    if not extra:
+        return True
+    user = entry.user
+    found = ("user %s (%s)" % (directory.user_id_of(user), directory.user_name_of(user) or "no user name")
+             if user is not None else "the leftovers of absent user %s" % entry.key)
+    entry.fail(ProviderError(directory.provider, "for %s %r, this task found %s and would now do: %s, which is not "
+                             "approved (approved for it: %s); nothing was done for this user"
+                             % (directory.id_option if entry.by == "id" else directory.name_option, entry.key, found,
+                                "; ".join(extra), "; ".join(allowed) or "nothing"), code=NOT_APPROVED))
+    entry.steps = []
+    return False
+
+
 def plan(directory, entries, state):
     """Decide per entry what must change; returns the entries that need a change."""
     role = directory.state_roles[state]
+    approved = directory.module.params.get("approved_actions")
     seen = {}
     to_change = []
     for entry in entries:
@@ -594,7 +659,7 @@ def plan(directory, entries, state):
                 except (ProviderError, InputError) as exc:
                     entry.fail(exc)
                     continue
-                if entry.steps:
+                if entry.steps and bind_to_approval(directory, entry, approved):
                     to_change.append(entry)
             continue
         user_id = directory.user_id_of(entry.user)
@@ -609,14 +674,11 @@ def plan(directory, entries, state):
         except (ProviderError, InputError) as exc:
             entry.fail(exc)
             continue
-        if entry.steps:
-            to_change.append(entry)
-        else:
+        if not entry.steps:
             entry.msg = "already %s" % entry.state
+        elif bind_to_approval(directory, entry, approved):
+            to_change.append(entry)
     return to_change
-
-
-ALREADY_ABSENT = "already absent"
 
 
 def finish_entry(entry, state, check_mode):
@@ -631,10 +693,10 @@ def finish_entry(entry, state, check_mode):
         if check_mode:
             entry.changed = True
             entry.actions = [step.description for step in entry.steps]
-            entry.leftover = [dict(step.leftover) for step in entry.steps if step.leftover]
+            entry.leftover = [leftover_of(step) for step in entry.steps if step.leftover]
             if not swept:
                 entry.msg = "would be " + ("deleted" if state == "absent" else state)
-        elif not (entry.confirmed_after_retry or swept):
+        elif not (entry.confirmed_after_retry or swept or entry.msg.startswith(ALREADY_ABSENT)):
             entry.msg = "deleted" if state == "absent" else state
         if swept and not entry.msg.startswith(ALREADY_ABSENT):
             # Callers (the offboard role) tell a sweep of an absent user from a deletion by this prefix.

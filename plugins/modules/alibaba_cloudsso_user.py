@@ -25,6 +25,14 @@ description:
     the user. C(DeleteUser) is retried for up to 300 seconds while CloudSSO still answers
     C(DeletionConflict.User.AccessAssigment), because removed assignments take a while to go, or a
     C(DeletionConflict.User.*) code that names provisioning.
+  - Only what this task did is reported as done. A removal that answers that its target is gone already
+    (C(EntityNotExists.*), removed by someone else since it was read) is neither in RV(users[].actions) nor in
+    RV(users[].leftover), unless this task's own earlier attempt, whose answer was lost, removed it. A user that
+    is gone when its C(DeleteUser) comes, after this task removed some of what it had, is changed but not deleted
+    by this task, and its RV(users[].msg) starts with C(already absent), never C(deleted).
+  - Each setting that changes what is done is in the action texts, which an approved plan binds. The
+    C(DeprovisionStrategy) of O(deprovision_access) is in each assignment's removal, the C(DeletionStrategy) of
+    O(provisioned_ram_users) in each provisioning's.
   - A RAM user provisioning makes CloudSSO create a RAM user for the user in a member account, who can sign
     in there with it; it survives the CloudSSO user unless removed. Each removed provisioning is listed in
     RV(users[].leftover). Whether C(DeleteUser) refuses a user who still has provisionings is not documented
@@ -66,7 +74,9 @@ options:
       - With O(force=true), what C(DeleteUserProvisioning) does with the RAM users that CloudSSO provisioned for
         the user in member accounts.
       - V(delete) sends C(DeletionStrategy=Delete), which deletes them. CloudSSO does this in the background
-        after answering; a failure shows as a failed provisioning event in the CloudSSO console.
+        after answering, and no CloudSSO read shows it finished, so the leftover item says the deletion is pending
+        and RV(users[].manual_follow_up) asks a person to confirm it; a failure shows as a failed provisioning
+        event (C(UserProvisioningDeletionClearing)) in the CloudSSO console.
       - V(keep) sends C(DeletionStrategy=Keep), which leaves them, no longer managed by CloudSSO; each account
         with kept RAM users is listed in RV(users[].manual_follow_up), because their access keys and policies,
         granted outside CloudSSO, still work.
@@ -83,13 +93,20 @@ options:
         Terraform does by default. Accounts where others still have it keep it.
       - V(false) sends C(DeprovisionStrategy=None), Alibaba's default, which leaves the access configuration
         deployed on the account.
-      - De-provisioning is part of the assignment's task; a task that fails fails the user with Alibaba's
-        C(FailureReason) before C(DeleteUser).
+      - Each assignment's action says which (C(de-provisioning <name> from the account if no other assignment of it
+        is left there), or C(leaving <name> provisioned on the account)), so that a plan approved with one is
+        refused for a run with the other.
+      - With V(true), after the assignment's task the module reads C(ListAccessConfigurationProvisionings) (waiting
+        up to 300 seconds while the configuration is still listed and nothing else is assigned it there); a
+        configuration proven gone from the account is an item of RV(users[].leftover), one that failed to go, did
+        not go in time or could not be read is an item of RV(users[].manual_follow_up). A task that fails fails
+        the user with Alibaba's C(FailureReason) before C(DeleteUser).
     type: bool
     default: true
 extends_documentation_fragment:
   - identity.lifecycle.alibaba
   - identity.lifecycle.users
+  - identity.lifecycle.users.approval
   - identity.lifecycle.common
   - identity.lifecycle.attributes
 """
@@ -186,52 +203,62 @@ users:
       sample:
         - removed MFA device mfa-00ujhet8pycljj7jxxxx
         - removed from group g-00jqzghi2n3o5hkhxxxx (engineering)
-        - removed access assignment ReadOnlyAccess on RD-Account 1142405247840000
-        - removed RAM user provisioning up-002axzhapcbz6e63xxxx in account 1142405247840000 with its RAM users
+        - >-
+          removed access assignment ReadOnlyAccess on RD-Account 1142405247840000, de-provisioning ReadOnlyAccess
+          from the account if no other assignment of it is left there
+        - removed RAM user provisioning up-002axzhapcbz6e63xxxx in account 1142405247840000, deleting its RAM users
         - deleted
     leftover:
       description:
         - The access beyond the CloudSSO user that this task removed (in check mode, would remove), one item per
           removal, in order; empty when there was none.
-        - Here, RAM user provisionings (with O(force=true)); the MFA devices, groups and assignments are part of the
-          CloudSSO user and appear only in RV(users[].actions).
+        - Here, with O(force=true), RAM user provisionings, and access configurations de-provisioned from an account
+          (O(deprovision_access=true)); the MFA devices, groups and assignments are part of the CloudSSO user and
+          appear only in RV(users[].actions).
       type: list
       elements: dict
       returned: always
       contains:
         kind:
-          description: What was removed, V(RAM user provisioning).
+          description: What was removed, V(RAM user provisioning) or V(access configuration).
           type: str
         id:
-          description: Its id, the C(UserProvisioningId).
+          description: Its id, the C(UserProvisioningId) or C(AccessConfigurationId).
           type: str
         name:
-          description: Its name; null for a provisioning, which has none.
+          description: Its name (the access configuration's); null for a provisioning, which has none.
           type: str
         where:
           description: Where it was, C(account <member account id>).
           type: str
         done:
-          description: What was done, V(deleted with its RAM users) or V(deleted, its RAM users kept).
+          description:
+            - What was done, V(deleted; CloudSSO deletes its RAM users in the background (not confirmed by this run)),
+              V(deleted, its RAM users kept) or V(de-provisioned from the account).
+          type: str
+        action:
+          description: The step's entry in RV(users[].actions), which names it in O(approved_actions).
           type: str
       sample:
         - kind: RAM user provisioning
           id: up-002axzhapcbz6e63xxxx
           name: null
           where: account 1142405247840000
-          done: deleted with its RAM users
+          done: "deleted; CloudSSO deletes its RAM users in the background (not confirmed by this run)"
     manual_follow_up:
       description:
         - Access this task found and did not remove, for a person to deal with; empty when there is none.
-        - Here, with O(force=true), the RAM users kept by O(provisioned_ram_users=keep), the failed provisioning
-          events of the user's provisionings, and a provisioning that was already gone when it was to be deleted
-          (its RAM users' fate is not known).
+        - Here, with O(force=true), the RAM users kept by O(provisioned_ram_users=keep), those whose deletion by
+          O(provisioned_ram_users=delete) CloudSSO finishes in the background (to be confirmed), the failed
+          provisioning events of the user's provisionings, a provisioning that was already gone when it was to be
+          deleted (its RAM users' fate is not known), and an access configuration whose de-provisioning failed, did
+          not finish in time or could not be read.
       type: list
       elements: dict
       returned: always
       contains:
         kind:
-          description: V(RAM user) or V(failed RAM user provisioning event).
+          description: V(RAM user), V(failed RAM user provisioning event) or V(access configuration).
           type: str
         where:
           description: The member account, C(account <id>).

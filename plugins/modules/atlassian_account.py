@@ -66,6 +66,7 @@ author:
   - identity.lifecycle contributors (@identity-lifecycle)
 extends_documentation_fragment:
   - identity.lifecycle.atlassian_admin
+  - identity.lifecycle.users.approval
   - identity.lifecycle.common
   - identity.lifecycle.attributes
 notes:
@@ -168,8 +169,8 @@ users:
     leftover:
       description:
         - What this task removed beyond the organization directory (in check mode, would remove); each item has
-          C(kind) (V(Atlassian account) or V(API token)), C(id), C(name), C(where) and C(done) (what was done, such as
-          V(deactivated) or V(revoked)).
+          C(kind) (V(Atlassian account) or V(API token)), C(id), C(name), C(where), C(done) (what was done, such as
+          V(deactivated) or V(revoked)) and C(action) (the step's entry in RV(users[].actions)).
         - The offboard role builds each report row's leftover access from it.
       type: list
       elements: dict

@@ -30,6 +30,7 @@ author:
 extends_documentation_fragment:
   - identity.lifecycle.atlassian
   - identity.lifecycle.users
+  - identity.lifecycle.users.approval
   - identity.lifecycle.common
   - identity.lifecycle.attributes
 """
@@ -111,7 +112,7 @@ users:
     leftover:
       description:
         - What this task removed beyond the directory user (in check mode, would remove); each item has C(kind),
-          C(id), C(name), C(where) and C(done).
+          C(id), C(name), C(where), C(done) and C(action) (the step's entry in RV(users[].actions)).
         - Always empty here; the SCIM API removes nothing else. M(identity.lifecycle.atlassian_account) sweeps what a
           SCIM delete leaves.
       type: list

@@ -93,6 +93,7 @@ author:
 extends_documentation_fragment:
   - identity.lifecycle.uipath
   - identity.lifecycle.users
+  - identity.lifecycle.users.approval
   - identity.lifecycle.common
   - identity.lifecycle.attributes
 """
@@ -201,6 +202,9 @@ users:
           type: str
         done:
           description: V(removed), V(converted to a folder) or V(deleted).
+          type: str
+        action:
+          description: The step's entry in RV(users[].actions), which names it in O(approved_actions).
           type: str
       sample:
         - kind: personal workspace

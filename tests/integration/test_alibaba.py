@@ -25,6 +25,8 @@ STS_SECRET = "test-sts-secret-0123456789"
 TOKEN = "CAIS-test-token-0123456789"
 MODULE = "identity.lifecycle.alibaba_cloudsso_user"
 INFO = "identity.lifecycle.alibaba_cloudsso_user_info"
+READONLY_111 = ("removed access assignment ReadOnly on RD-Account 111, de-provisioning ReadOnly from the account if "
+                "no other assignment of it is left there")
 CHANGING = ("DeleteUser", "UpdateUserStatus", "DeleteMFADeviceForUser", "RemoveUserFromGroup", "DeleteAccessAssignment")
 
 PEOPLE = [
@@ -98,8 +100,7 @@ def test_check_mode_rehearses_without_any_change(ansible, serve):
 
     forced = by_name(result.task("rehearse force"))
     assert forced["dana.lee@example.com"]["actions"] == [
-        "removed MFA device mfa-00dana", "removed from group g-00eng (engineering)",
-        "removed access assignment ReadOnly on RD-Account 111", "deleted"]
+        "removed MFA device mfa-00dana", "removed from group g-00eng (engineering)", READONLY_111, "deleted"]
     assert forced["dana.lee@example.com"]["msg"] == "would be deleted"
     assert forced["omar.haddad@example.com"]["actions"] == ["removed from group g-00fin (finance)", "deleted"]
     assert forced["mei.chen@example.com"]["actions"] == ["deleted"]
@@ -119,7 +120,8 @@ def test_check_mode_rehearses_without_any_change(ansible, serve):
 
 
 def test_forced_offboarding_then_idempotent(ansible, serve):
-    sim, url = start(serve)
+    # A conflict lag longer than the wait for the de-provisioning, so that DeleteUser meets it.
+    sim, url = start(serve, conflict_lag=1.5)
     leavers = ["dana.lee@example.com", "omar.haddad@example.com", "mei.chen@example.com", "lee.park@example.com",
                "rita.ortiz@example.com", "theo.brandt@example.com"]
     offboard = {"name": "offboard", MODULE: {"user_name": leavers, "state": "absent", "force": True}, "ignore_errors": True}
@@ -133,10 +135,15 @@ def test_forced_offboarding_then_idempotent(ansible, serve):
     users = by_name(task)
     assert task["failed"] and "2 of 6 users failed" in task["msg"]
     assert users["dana.lee@example.com"]["actions"] == [
-        "removed MFA device mfa-00dana", "removed from group g-00eng (engineering)",
-        "removed access assignment ReadOnly on RD-Account 111", "deleted"]
-    # The listing still showed a membership that was gone: removing it counts as done.
-    assert users["theo.brandt@example.com"]["actions"] == ["removed from group g-00fin (finance)", "deleted"]
+        "removed MFA device mfa-00dana", "removed from group g-00eng (engineering)", READONLY_111, "deleted"]
+    # ReadOnly's only assignment on 111 was Dana's (the group has Admin there): it left the account.
+    assert users["dana.lee@example.com"]["leftover"] == [
+        {"kind": "access configuration", "id": "ac-00readonly", "name": "ReadOnly", "where": "account 111",
+         "done": "de-provisioned from the account"}]
+    assert sim.directory_state(DIRECTORY)["provisioned_access_configurations"]["111"] == ["ac-00admin"]
+    # The listing still showed a membership that was gone: not this run's change, so not among its actions.
+    assert users["theo.brandt@example.com"]["actions"] == ["deleted"]
+    assert sim.answers("EntityNotExists.GroupMember")
     assert "SCIM" in users["lee.park@example.com"]["msg"] and users["lee.park@example.com"]["actions"] == []
     assert "the access configuration is being provisioned" in users["rita.ortiz@example.com"]["msg"]
     assert names(sim) == ["ivy.novak@example.com", "lee.park@example.com", "rita.ortiz@example.com",
@@ -176,7 +183,10 @@ def test_forced_offboarding_then_idempotent(ansible, serve):
     assert again.returncode == 0, again.output
     second = by_name(again.task("offboard"))
     assert second["lee.park@example.com"]["actions"] == ["removed from group g-00eng (engineering)", "deleted"]
-    assert second["rita.ortiz@example.com"]["actions"] == ["removed access assignment Admin on RD-Account 222", "deleted"]
+    assert second["rita.ortiz@example.com"]["actions"] == [
+        "removed access assignment Admin on RD-Account 222, de-provisioning Admin from the account if no other "
+        "assignment of it is left there", "deleted"]
+    assert [item["id"] for item in second["rita.ortiz@example.com"]["leftover"]] == ["ac-00admin"]
     assert second["dana.lee@example.com"]["msg"] == "already absent" and not second["dana.lee@example.com"]["changed"]
     third = again.task("offboard again")
     assert third["changed"] is False and "failed" not in third
@@ -438,8 +448,11 @@ def test_the_documented_example_runs_against_the_demo_directory(ansible, serve):
     assert result.returncode == 0, result.output
     dana = result.task("Remove the leavers (MFA devices, groups and direct assignments first)")["users"][0]
     assert dana["actions"][-1] == "deleted" and len(dana["actions"]) == 5
-    assert [item["id"] for item in dana["leftover"]] == ["up-00demodanalee0001"]
-    assert [item["kind"] for item in dana["manual_follow_up"]] == ["failed RAM user provisioning event"]
+    assert [item["id"] for item in dana["leftover"]] == ["ac-00demoadmin0000001", "up-00demodanalee0001"]
+    # The failed event, and the RAM users CloudSSO deletes in the background, for a person to confirm.
+    assert [item["kind"] for item in dana["manual_follow_up"]] == ["failed RAM user provisioning event", "RAM user"]
+    # Once CloudSSO's background clean-up has run, the RAM user is gone.
+    sim.settle()
     assert sim.directory_state("d-00fc2p61xxxx")["ram_users"] == {}
     remaining = sorted(user["UserName"] for user in sim.directory_state("d-00fc2p61xxxx")["users"])
     assert remaining == ["ivy.novak@example.com", "lee.park@example.com", "sam.taylor@example.com"]

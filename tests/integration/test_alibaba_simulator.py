@@ -160,6 +160,30 @@ def test_unknown_actions_and_missing_or_bad_parameters(sim):
     assert_error(v3(url, "ListUsers", DirectoryId=DIRECTORY, Filter="DisplayName eq x"), 400, "InvalidParameter.Filter")
 
 
+def test_parameters_outside_the_published_definition_are_refused(serve):
+    simulator = seed()
+    url = serve(simulator).url
+    # A misspelt filter would otherwise list every assignment of the directory.
+    assert_error(v3(url, "ListAccessAssignments", DirectoryId=DIRECTORY, PrincipalType="User", PrincipleId="u-00alice"),
+                 400, "InvalidParameter")
+    assert_error(v3(url, "ListAccessAssignments", DirectoryId=DIRECTORY, PrincipalType="Robot", PrincipalId="u-00alice"),
+                 400, "InvalidParameter.PrincipalType")
+    assert_error(v3(url, "DeleteAccessAssignment", DirectoryId=DIRECTORY, AccessConfigurationId="ac-00readonly",
+                    TargetType="Folder", TargetId="111", PrincipalType="User", PrincipalId="u-00alice"),
+                 400, "InvalidParameter.TargetType")
+    assert_error(v3(url, "ListUsers", DirectoryId=DIRECTORY, Status="Gone"), 400, "InvalidParameter.Status")
+    assert_error(v3(url, "GetUser", DirectoryId=DIRECTORY, UserId="u-00alice", UserName="alice@example.com"),
+                 400, "InvalidParameter")
+    # The SDK's additions are known: ListUsers' Tags.N, DeleteAccessAssignment's OriginTargetId.
+    assert v3(url, "ListUsers", DirectoryId=DIRECTORY, **{"Tags.1.Key": "team", "Tags.1.Value": "eng"}).ok
+    assert v1(url, "GetUser", DirectoryId=DIRECTORY, UserId="u-00alice", in_body=True).ok
+    # Whether CloudSSO refuses unknown parameters is unconfirmed: switchable.
+    simulator.configure(unknown_parameters="ignore")
+    assert v3(url, "GetUser", DirectoryId=DIRECTORY, UserId="u-00alice", UserName="alice@example.com").ok
+    with pytest.raises(ValueError):
+        simulator.configure(unknown_parameters="sometimes")
+
+
 def test_paging_with_next_token_needs_proper_encoding(sim):
     url = sim[1]
     names, token, pages = [], None, 0
@@ -302,7 +326,7 @@ def test_provisionings_events_and_deprovisioning(serve):
                     {"UserProvisioningId": "up-00a111", "target_id": "111", "deletion_strategy": "Keep",
                      "failed_events": [{"EventId": "upe-00a111", "ErrorCount": 2}]},
                     {"UserProvisioningId": "up-00a222", "target_id": "222"}]}]}]},
-        task_delay=0.1, conflict_lag=0.1)
+        task_delay=0.1, conflict_lag=0.1, deprovision_lag=3600, ram_user_clearing_delay=3600)
     url = serve(simulator).url
 
     def ids(answer, key="UserProvisionings", field="UserProvisioningId"):
@@ -325,13 +349,29 @@ def test_provisionings_events_and_deprovisioning(serve):
     assert ids(v3(url, "ListUserProvisioningEvents", DirectoryId=DIRECTORY, UserProvisioningId="up-00a222"),
                "UserProvisioningEvents", "EventId") == []
 
-    # Both assignments of ReadOnly go; only the one deleted with DeprovisionForLast... takes the configuration along.
-    for target, strategy in (("111", "None"), ("222", "DeprovisionForLastAccessAssignmentOnAccount")):
-        assert v3(url, "DeleteAccessAssignment", DirectoryId=DIRECTORY, AccessConfigurationId="ac-00readonly",
-                  TargetType="RD-Account", TargetId=target, PrincipalType="User", PrincipalId="u-00alice",
-                  DeprovisionStrategy=strategy).ok
-    time.sleep(0.3)
+    # Both assignments of ReadOnly go; only the one deleted with DeprovisionForLast... takes the configuration along,
+    # after its task (deprovision_lag; settle() ends the wait).
+    def provisioned(**filters):
+        answer = v3(url, "ListAccessConfigurationProvisionings", DirectoryId=DIRECTORY, **filters)
+        return [(one["TargetId"], one["AccessConfigurationId"], one["Status"])
+                for one in answer.json()["AccessConfigurationProvisionings"]]
+
+    assert provisioned() == [("111", "ac-00readonly", "Provisioned"), ("222", "ac-00readonly", "Provisioned")]
+    tasks = [v3(url, "DeleteAccessAssignment", DirectoryId=DIRECTORY, AccessConfigurationId="ac-00readonly",
+                TargetType="RD-Account", TargetId=target, PrincipalType="User", PrincipalId="u-00alice",
+                DeprovisionStrategy=strategy).json()["Task"]["TaskId"]
+             for target, strategy in (("111", "None"), ("222", "DeprovisionForLastAccessAssignmentOnAccount"))]
+    while any(v3(url, "GetTaskStatus", DirectoryId=DIRECTORY, TaskId=task).json()["TaskStatus"]["Status"] == "InProgress"
+              for task in tasks):
+        time.sleep(0.05)
+    assert provisioned(TargetType="RD-Account", TargetId="222") == [("222", "ac-00readonly", "Provisioned")]
+    simulator.settle()
+    assert provisioned(AccessConfigurationId="ac-00readonly") == [("111", "ac-00readonly", "Provisioned")]
     assert simulator.snapshot()["directories"][DIRECTORY]["provisioned_access_configurations"] == {"111": ["ac-00readonly"]}
+    assert_error(v3(url, "ListAccessConfigurationProvisionings", DirectoryId=DIRECTORY, MaxResults=21), 400,
+                 "InvalidParameter.MaxResults")
+    assert_error(v3(url, "ListAccessConfigurationProvisionings", DirectoryId=DIRECTORY, ProvisioningStatus="Gone"), 400,
+                 "InvalidParameter.ProvisioningStatus")
     # Whether provisionings block DeleteUser is unconfirmed: switchable.
     simulator.configure(provisioning_blocks_delete=True)
     assert_error(v3(url, "DeleteUser", DirectoryId=DIRECTORY, UserId="u-00alice"), 409,
@@ -346,6 +386,9 @@ def test_provisionings_events_and_deprovisioning(serve):
     assert v3(url, "DeleteUserProvisioning", DirectoryId=DIRECTORY, UserProvisioningId="up-00a111").ok
     assert v3(url, "DeleteUserProvisioning", DirectoryId=DIRECTORY, UserProvisioningId="up-00a222",
               DeletionStrategy="Delete").ok
+    # Deleted in the background, after the answer.
+    assert simulator.directory_state(DIRECTORY)["ram_users"] == {"111": ["alice"], "222": ["alice"]}
+    simulator.settle()
     assert simulator.directory_state(DIRECTORY)["ram_users"] == {"111": ["alice"]}
     assert v3(url, "DeleteUser", DirectoryId=DIRECTORY, UserId="u-00alice").ok
     # Whether a listing by a user who no longer exists is refused is unconfirmed: switchable.

@@ -16,6 +16,7 @@ SECRET = "sweep-test-secret-0123456789"
 MODULE = "identity.lifecycle.alibaba_cloudsso_user"
 INFO = "identity.lifecycle.alibaba_cloudsso_user_info"
 DEPROVISION = "DeprovisionForLastAccessAssignmentOnAccount"
+DELETED_PENDING = "deleted; CloudSSO deletes its RAM users in the background (not confirmed by this run)"
 
 PEOPLE = [
     # ReadOnly on 111 is the account's only assignment of it; Admin on 222 is also the group's.
@@ -71,7 +72,7 @@ def calls(sim, action, principal=None):
 
 
 def test_force_sweeps_provisionings_with_each_strategy_rehearsed_then_done_then_unchanged(ansible, serve):
-    sim, defaults = start(serve)
+    sim, defaults = start(serve, ram_user_clearing_delay=3600)
     forced = {"user_id": ["u-00dana", "u-00gone"], "state": "absent", "force": True}
     keep = {"user_id": ["u-00omar"], "state": "absent", "force": True, "provisioned_ram_users": "keep"}
     no_deprovision = {"user_id": ["u-00mei"], "state": "absent", "force": True, "deprovision_access": False}
@@ -82,16 +83,23 @@ def test_force_sweeps_provisionings_with_each_strategy_rehearsed_then_done_then_
     assert [entry for entry in sim.requests() if entry["changing"]] == []
     dana, gone = rehearsal.task("rehearse")["users"]
     assert dana["actions"] == [
-        "removed access assignment ReadOnly on RD-Account 111", "removed access assignment Admin on RD-Account 222",
-        "removed RAM user provisioning up-00dana111 in account 111 with its RAM users",
-        "removed RAM user provisioning up-00dana222 in account 222 with its RAM users", "deleted"]
+        "removed access assignment ReadOnly on RD-Account 111, de-provisioning ReadOnly from the account if no other "
+        "assignment of it is left there",
+        "removed access assignment Admin on RD-Account 222, de-provisioning Admin from the account if no other "
+        "assignment of it is left there",
+        "removed RAM user provisioning up-00dana111 in account 111, deleting its RAM users",
+        "removed RAM user provisioning up-00dana222 in account 222, deleting its RAM users", "deleted"]
+    # ReadOnly's only assignment on 111 is Dana's, so it would leave the account; the group keeps Admin on 222.
     assert dana["leftover"] == [
+        {"kind": "access configuration", "id": "ac-00readonly", "name": "ReadOnly", "where": "account 111",
+         "done": "de-provisioned from the account"},
         {"kind": "RAM user provisioning", "id": "up-00dana111", "name": None, "where": "account 111",
-         "done": "deleted with its RAM users"},
+         "done": DELETED_PENDING},
         {"kind": "RAM user provisioning", "id": "up-00dana222", "name": None, "where": "account 222",
-         "done": "deleted with its RAM users"}]
-    (event,) = dana["manual_follow_up"]
+         "done": DELETED_PENDING}]
+    event, pending, _pending = dana["manual_follow_up"]
     assert event["kind"] == "failed RAM user provisioning event" and event["where"] == "account 111"
+    assert pending["kind"] == "RAM user" and "UserProvisioningDeletionClearing" in pending["detail"]
     for words in ("upe-00dana111", "StartProvisioning", "failed 3 times", "ImsUserExists", "RetryUserProvisioningEvent",
                   "DeleteUserProvisioningEvent"):
         assert words in event["detail"], words
@@ -101,6 +109,11 @@ def test_force_sweeps_provisionings_with_each_strategy_rehearsed_then_done_then_
     (omar,) = rehearsal.task("rehearse keep")["users"]
     assert omar["actions"] == ["removed RAM user provisioning up-00omar333 in account 333, keeping its RAM users", "deleted"]
     assert omar["leftover"][0]["done"] == "deleted, its RAM users kept"
+    (mei_rehearsed,) = ansible.tasks([{"name": "mei", MODULE: no_deprovision}], module_defaults=defaults,
+                                     check=True).task("mei")["users"]
+    assert mei_rehearsed["actions"] == ["removed access assignment ReadOnly on RD-Account 444, leaving ReadOnly "
+                                        "provisioned on the account", "deleted"]
+    assert mei_rehearsed["leftover"] == []
     assert [item["kind"] for item in omar["manual_follow_up"]] == ["RAM user"]
     # The diff shows the users that exist; the sweep of an absent id has nothing to show.
     assert [entry["before"]["user_id"] for entry in rehearsal.task("rehearse")["diff"]] == ["u-00dana"]
@@ -140,9 +153,12 @@ def test_force_sweeps_provisionings_with_each_strategy_rehearsed_then_done_then_
     assert kept["where"] == "account 333" and "RAM users kept in account 333" in kept["detail"]
     assert "delete them in RAM" in kept["detail"]
 
-    # Delete removed the RAM users CloudSSO made for the two users and the absent id; keep left omar's.
-    # The group's provisioning, its RAM user and the account's own RAM user were not touched.
+    # Delete removed the provisionings of the two users and the absent id, and their RAM users go in the
+    # background (pending, as the report says); keep left omar's. The group's provisioning, its RAM user and the
+    # account's own RAM user were not touched.
     assert provisioning_ids(sim) == ["up-00eng111"]
+    assert "555" in state(sim)["ram_users"] and "dana.lee@example.com" in state(sim)["ram_users"]["222"]
+    sim.settle()
     ram_users = dict((account, sorted(names)) for account, names in state(sim)["ram_users"].items())
     assert ram_users == {"111": ["break.glass", "eng.member"], "333": ["omar.haddad@example.com"]}
     strategies = [entry["path"].split("DeletionStrategy=")[1].split("&")[0]
@@ -202,3 +218,90 @@ def test_a_sweep_that_cannot_finish_fails_naming_what_is_left(ansible, serve):
     assert sorted(user["UserName"] for user in state(sim)["users"]) == ["list.fails@example.com", "stuck@example.com"]
     assert provisioning_ids(sim) == ["up-00eng111", "up-00gone555", "up-00list777", "up-00stuck888"]
     assert state(sim)["mfa_devices"] == {"u-00list": ["mfa-00list"]}
+
+
+def test_what_was_already_gone_is_never_reported_as_done_by_this_run(ansible, serve):
+    """Another administrator removes things between the reads and this run's changes: each step that then answers
+    "not found" is not this run's change (no action, no leftover item), and the report matches the state."""
+    users = [
+        {"UserId": "u-00ana", "UserName": "ana", "mfa_devices": [{"DeviceId": "mfa-00ana1"}, {"DeviceId": "mfa-00ana2"}],
+         "groups": ["engineering"]},
+        {"UserId": "u-00ben", "UserName": "ben",
+         "access_assignments": [{"access_configuration": "ReadOnly", "target_id": "666"}],
+         "ram_user_provisionings": [{"UserProvisioningId": "up-00ben666", "target_id": "666", "ram_users": ["ben"]},
+                                    {"UserProvisioningId": "up-00ben777", "target_id": "777", "ram_users": ["ben.b"]}]},
+        {"UserId": "u-00cal", "UserName": "cal", "mfa_devices": [{"DeviceId": "mfa-00cal"}]},
+    ]
+    # The RAM users of a provisioning deleted with Delete go in the background, later than this test looks.
+    sim, defaults = start(serve, users, ram_user_clearing_delay=3600)
+    other = [
+        sim.meanwhile(r"Action=DeleteMFADeviceForUser&.*MFADeviceId=mfa-00ana1(&|$)", "DeleteMFADeviceForUser",
+                      UserId="u-00ana", MFADeviceId="mfa-00ana1"),
+        sim.meanwhile(r"Action=RemoveUserFromGroup&.*UserId=u-00ana(&|$)", "RemoveUserFromGroup", UserId="u-00ana",
+                      GroupId="g-00eng"),
+        sim.meanwhile(r"Action=DeleteAccessAssignment&.*PrincipalId=u-00ben(&|$)", "DeleteAccessAssignment",
+                      AccessConfigurationId="ac-00readonly", TargetType="RD-Account", TargetId="666",
+                      PrincipalType="User", PrincipalId="u-00ben", DeprovisionStrategy="None"),
+        sim.meanwhile(r"Action=DeleteUserProvisioning&.*UserProvisioningId=up-00ben666(&|$)", "DeleteUserProvisioning",
+                      UserProvisioningId="up-00ben666", DeletionStrategy="Keep"),
+        sim.meanwhile(r"Action=DeleteUser&.*UserId=u-00cal(&|$)", "DeleteUser", UserId="u-00cal"),
+        sim.meanwhile(r"Action=DeleteUserProvisioning&.*UserProvisioningId=up-00gone555(&|$)", "DeleteUserProvisioning",
+                      UserProvisioningId="up-00gone555", DeletionStrategy="Keep"),
+    ]
+    result = ansible.tasks([{"name": "offboard", MODULE: {
+        "user_id": ["u-00ana", "u-00ben", "u-00cal", "u-00gone"], "state": "absent", "force": True}}],
+        module_defaults=defaults)
+    assert result.returncode == 0, result.output
+    # Each of the other administrator's changes was made, once.
+    assert [[sorted(answer) for answer in record["answers"]] for record in other] == [[[]]] * 2 + [[["Task"]]] + [[[]]] * 3
+    ana, ben, cal, gone = result.task("offboard")["users"]
+
+    # Only what this run removed is in its actions; ana's first device and her group were gone already.
+    assert ana["actions"] == ["removed MFA device mfa-00ana2", "deleted"] and ana["msg"] == "deleted"
+    # Ben's assignment went by another administrator's task: not this run's, and not de-provisioned by it.
+    assert ben["actions"] == ["removed RAM user provisioning up-00ben777 in account 777, deleting its RAM users",
+                              "deleted"]
+    assert ben["leftover"] == [{"kind": "RAM user provisioning", "id": "up-00ben777", "name": None,
+                                "where": "account 777", "done": DELETED_PENDING}]
+    assert [item["where"] for item in ben["manual_follow_up"]] == ["account 666", "account 777"]
+    assert "up-00ben666" in ben["manual_follow_up"][0]["detail"] and "already gone" in ben["manual_follow_up"][0]["detail"]
+    # Cal was deleted by someone else once this run had removed his device: absent, changed, but not deleted here.
+    assert (cal["found"], cal["changed"], cal["state"]) == (True, True, "absent")
+    assert cal["actions"] == ["removed MFA device mfa-00cal"]
+    assert cal["msg"].startswith("already absent") and "not deleted by this task" in cal["msg"]
+    # The provisioning the absent id left was deleted (keeping its RAM users) by someone else: nothing done here.
+    assert (gone["found"], gone["changed"], gone["actions"], gone["leftover"]) == (False, False, [], [])
+    assert gone["msg"] == "already absent"
+    assert [item["kind"] for item in gone["manual_follow_up"]] == ["RAM user"]
+
+    # The report against the directory: the RAM users of the provisionings deleted by someone else with Keep
+    # stay; this run's deletion of ben.b's provisioning is pending; ReadOnly stays on 666 (deleted with None).
+    state_now = state(sim)
+    assert state_now["ram_users"]["666"] == ["ben"] and state_now["ram_users"]["555"] == ["gone@example.com"]
+    assert state_now["ram_users"]["777"] == ["ben.b"]
+    assert "666" in state_now["provisioned_access_configurations"]
+    assert [user["UserName"] for user in state_now["users"]] == []
+    answered = sorted(entry["request_id"] for entry in sim.requests() if entry["changing"] and entry["status"] == 200)
+    assert sorted(rid for user in (ana, ben, cal, gone) for rid in user.get("request_ids", [])) == answered
+    sim.settle()
+    assert "777" not in state(sim)["ram_users"]
+
+
+def test_a_step_whose_own_earlier_attempt_lost_its_answer_is_this_runs_change(ansible, serve):
+    users = [{"UserId": "u-00eve", "UserName": "eve", "mfa_devices": [{"DeviceId": "mfa-00eve"}],
+              "ram_user_provisionings": [{"UserProvisioningId": "up-00eve888", "target_id": "888"}]}]
+    sim, defaults = start(serve, users)
+    for path in (r"Action=DeleteMFADeviceForUser&", r"Action=DeleteUserProvisioning&"):
+        # Carried out, but a gateway's 502 came back instead of the answer (a 503 would say it was not).
+        sim.add_fault(action="process_then_respond", path=path, status=502,
+                      body={"RequestId": "R-LOST", "Code": "BadGateway", "Message": "lost"})
+    result = ansible.tasks([{"name": "offboard", MODULE: {"user_id": "u-00eve", "state": "absent", "force": True}}],
+                           module_defaults=defaults)
+    assert result.returncode == 0, result.output
+    (eve,) = result.task("offboard")["users"]
+    assert eve["actions"] == ["removed MFA device mfa-00eve",
+                              "removed RAM user provisioning up-00eve888 in account 888, deleting its RAM users",
+                              "deleted"]
+    assert [item["id"] for item in eve["leftover"]] == ["up-00eve888"] and eve["msg"] == "deleted"
+    assert sim.answers("EntityNotExists.MFADevice") and sim.answers("EntityNotExists.UserProvisioning")
+    assert state(sim)["mfa_devices"] == {} and provisioning_ids(sim) == ["up-00eng111", "up-00gone555"]

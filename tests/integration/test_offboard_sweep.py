@@ -267,13 +267,15 @@ def test_one_leaver_offboarded_end_to_end_at_all_three_providers_with_the_sweep(
     for tenant in ("DefaultTenant", "Production"):
         users = [user["UserName"] for user in simulators["uipath"].tenant(tenant)["users"]]
         assert "dana.lee@example.com" not in users and "sam.taylor@example.com" in users
-    # Alibaba: the RAM user provisioning removed with its RAM users, by the delete with force; the failed
-    # provisioning event reported for a person.
+    # Alibaba: by the delete with force, the access configuration only Dana had on the account de-provisioned, the
+    # RAM user provisioning removed (its RAM users deleted in the background); the failed provisioning event
+    # reported for a person.
     assert [(item["kind"], item["id"]) for item in alibaba_row["leftover"]] == [
-        ("RAM user provisioning", "up-00demodanalee0001")]
+        ("access configuration", "ac-00demoadmin0000001"), ("RAM user provisioning", "up-00demodanalee0001")]
     assert "provisioning" in " ".join(item["kind"] for item in alibaba_row["manual_follow_up"]).lower()
     directory = list(simulators["alibaba"].snapshot()["directories"].values())[0]
     assert not [one for one in directory["user_provisionings"] if one["UserProvisioningId"] == "up-00demodanalee0001"]
+    assert "ac-00demoadmin0000001" not in directory["provisioned_access_configurations"].get("1142405247840001", [])
     # Every row says what remains for a person, with the longest time where the provider documents one.
     assert kinds(atlassian_row["manual_follow_up"])[0] == "sessions"
     assert [item for item in alibaba_row["manual_follow_up"] if item["kind"] == "sessions"][0]["until"]

@@ -202,3 +202,53 @@ def test_disabled_users_must_be_found_disabled(provider, found, verified, messag
     assert result["verified_disabled"] is verified
     assert result["outcome"] == ("disabled" if verified else "failed")
     assert message is None or result["msg"].startswith(message)
+
+
+def swept_while_absent(check_mode=True):
+    """Dana is already absent from the UiPath organization; her Orchestrator user is left and is removed."""
+    action = 'removed Orchestrator user "dana.lee@example.com" (11) from tenant DefaultTenant'
+    leftover = {"kind": "Orchestrator user", "id": "11", "name": "dana.lee@example.com",
+                "where": "tenant DefaultTenant", "done": "removed", "action": action}
+    dana = dict(user(None, "dana.lee@example.com", found=False, actions=[action]),
+                msg="already absent; its Orchestrator users would be removed", leftover=[leftover])
+    return {"localhost": {"error": None, "outcomes": {
+        "uipath": outcomes("uipath", check_mode, [dana, user(None, "gone@example.com", changed=False, found=False)],
+                           [user(None, "u-omar", changed=False, found=False)])}}}
+
+
+UIPATH_ONLY = [directory for directory in DIRECTORIES if directory["provider"] == "uipath"]
+
+
+def test_a_change_the_run_makes_is_never_counted_as_already_done():
+    rehearsal = offboard.offboard_report(LEAVERS, swept_while_absent(), UIPATH_ONLY, "absent", True, "s", "f", "r")
+    assert [item["user_id"] for item in rehearsal["plan"]] == ["dana.lee@example.com"]
+    decision = offboard_approval_decision(LEAVERS, approval(rehearsal["plan"]), swept_while_absent(), UIPATH_ONLY,
+                                          "absent")
+    # Dana's row is "already absent", but the removal of her Orchestrator user is this run's own change.
+    assert decision["approved"] is True and decision["already_done"] == 0 and decision["not_proven_done"] == []
+
+
+def test_an_approved_item_whose_row_could_not_be_read_is_not_proven_done():
+    rehearsal = offboard.offboard_report(LEAVERS, swept_while_absent(), UIPATH_ONLY, "absent", True, "s", "f", "r")
+    unread = {"localhost": {"error": None, "outcomes": {"uipath": outcomes(
+        "uipath", True, [dict(user(None, "dana.lee@example.com", changed=False, found=None), failed=True,
+                              error={"message": "tenant DefaultTenant could not be read"}),
+                         user(None, "gone@example.com", changed=False, found=False)],
+        [user(None, "u-omar", changed=False, found=False)])}}}
+    decision = offboard_approval_decision(LEAVERS, approval(rehearsal["plan"]), unread, UIPATH_ONLY, "absent")
+    assert decision["already_done"] == 0 and decision["not_proven_done"] == rehearsal["plan"]
+
+
+def test_a_refused_run_reports_nothing_removed_and_names_what_stays():
+    planned = swept_while_absent()
+    decision = offboard_approval_decision(LEAVERS, approval([]), planned, UIPATH_ONLY, "absent")
+    assert decision["approved"] is False
+    report = offboard.offboard_report(LEAVERS, planned, UIPATH_ONLY, "absent", False, "s", "f", "r", decision)
+    dana = report["leavers"][0]["results"]["uipath"]
+    assert dana["outcome"] == "not approved" and dana["leftover"] == []
+    assert report["plan"] == [] and report["leftover_summary"]["removed"] == 0
+    [held] = [item for item in dana["manual_follow_up"] if item["kind"] == "leftover access not removed"]
+    assert "removed: Orchestrator user dana.lee@example.com (11) in tenant DefaultTenant" in held["detail"]
+    markdown = offboard.offboard_markdown(report)
+    assert "No change was made: the run was refused" in markdown and "change(s) this run made" not in markdown
+    assert "leftover access removed" not in markdown

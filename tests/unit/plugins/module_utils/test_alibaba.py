@@ -190,17 +190,24 @@ def test_poll_gives_up_at_the_time_limit():
     assert len(calls) == len(clock.sleeps) + 1
 
 
-def test_gone_sub_resources_count_as_removed_but_a_gone_user_does_not():
-    def raise_(error):
-        raise error
+def raise_(error):
+    raise error
 
-    assert _alibaba.gone_is_done(lambda: raise_(ProviderError("p", "m", code="EntityNotExists.Group"))) is None
-    with pytest.raises(NotFoundError):
-        _alibaba.gone_is_done(lambda: raise_(NotFoundError("p", "m", code="EntityNotExists.User")))
-    with pytest.raises(ProviderError):
-        _alibaba.gone_is_done(lambda: raise_(ProviderError("p", "m", code="EntityNotExists.Directory")))
-    with pytest.raises(ProviderError):
-        _alibaba.gone_is_done(lambda: raise_(ProviderError("p", "m", code="OperationConflict.Task")))
+
+@pytest.mark.parametrize("error", [ProviderError("p", "m", code="EntityNotExists.MFADevice"),
+                                   ProviderError("p", "m", code="EntityNotExists.GroupMember"),
+                                   NotFoundError("p", "m", code="EntityNotExists.User")], ids=lambda error: error.code)
+def test_a_removal_that_finds_its_target_gone_is_not_done_unless_its_own_answer_was_lost(error):
+    assert _alibaba.unless_gone(lambda: raise_(error)) is _lifecycle.ALREADY_GONE
+    # The retry of a request whose answer was lost finds it gone: the first attempt removed it, in this run.
+    error.lost_answer = {"message": "502", "request_id": "R-LOST"}
+    assert _alibaba.unless_gone(lambda: raise_(error)) == "R-LOST"
+
+
+def test_a_removal_that_fails_otherwise_goes_up():
+    for code in ("EntityNotExists.Directory", "OperationConflict.Task"):
+        with pytest.raises(ProviderError):
+            _alibaba.unless_gone(lambda: raise_(ProviderError("p", "m", code=code)))  # pylint: disable=cell-var-from-loop
 
 
 def test_prerequisite_summary_names_each_kind():
@@ -389,9 +396,9 @@ def test_a_provisioning_already_gone_is_a_follow_up_and_a_lost_answer_is_ours(sw
     entry = _lifecycle.Entry("u-00kim", "id")
     gone = provisioning("up-00kim001", target_id="1001")
     simulator.fail("DeleteUserProvisioning", "EntityNotExists.UserProvisioning")
-    assert client.remove_provisioning(entry, gone, "Delete") is None
+    assert client.remove_provisioning(entry, gone, "Delete") is _lifecycle.ALREADY_GONE
     (item,) = entry.follow_up
-    assert item["kind"] == "RAM user" and "was already gone when it was to be deleted" in item["detail"]
+    assert item["kind"] == "RAM user" and "was already gone when it was to be deleted (not by this run)" in item["detail"]
     # Carried out, then the answer lost: the retry's "gone" is this task's own deletion, with no follow-up.
     simulator.add_fault(action="process_then_respond", path="Action=DeleteUserProvisioning&", status=502,
                         body={"Code": "BadGateway", "Message": "bad gateway"})
@@ -416,7 +423,7 @@ def test_an_absent_id_is_swept_only_with_force_and_check_mode_plans_it_as_would_
             assert simulator.requests(path="Action=ListUserProvisionings&") == []
     assert (result["found"], result["changed"], result["state"]) == (False, True, "absent")
     assert result["msg"] == "already absent; 1 RAM user provisioning(s) would be removed"
-    assert result["actions"] == ["removed RAM user provisioning up-00gone in account 555 with its RAM users"]
+    assert result["actions"] == ["removed RAM user provisioning up-00gone in account 555, deleting its RAM users"]
     assert [entry for entry in simulator.requests() if entry["changing"]] == []
 
 
@@ -440,3 +447,110 @@ def test_a_failed_provisioning_delete_names_what_is_left_and_hedges_after_a_lost
     assert caught.value.message.startswith("RAM user provisioning up-00gone in account 555 may still be present: "
                                            "DeleteUserProvisioning failed; run the task")
     assert caught.value.lost_answer is not None
+
+
+def test_only_this_runs_steps_are_its_changes_and_a_user_gone_before_its_delete_is_not_deleted(directory):
+    _simulator, client = directory
+    entry = _lifecycle.Entry("u-00kim", "id")
+    entry.user, entry.found = {"UserId": "u-00kim"}, True
+    entry.steps = [
+        _lifecycle.Step("removed MFA device mfa-00old", lambda: _lifecycle.ALREADY_GONE),
+        _lifecycle.Step("removed RAM user provisioning up-1 in account 111, deleting its RAM users", lambda: "R-1",
+                        leftover=_lifecycle.leftover_item("RAM user provisioning", _alibaba.DELETED_PENDING, id="up-1")),
+        _lifecycle.Step("removed RAM user provisioning up-2 in account 222, deleting its RAM users",
+                        lambda: _lifecycle.ALREADY_GONE,
+                        leftover=_lifecycle.leftover_item("RAM user provisioning", _alibaba.DELETED_PENDING, id="up-2")),
+        _lifecycle.Step("deleted", lambda: raise_(NotFoundError("p", "gone", code="EntityNotExists.User")))]
+    client.run_steps(entry)
+    _lifecycle.finish_entry(entry, "absent", False)
+    result = _lifecycle.entry_result(client, entry)
+    assert result["actions"] == ["removed RAM user provisioning up-1 in account 111, deleting its RAM users"]
+    assert [item["id"] for item in result["leftover"]] == ["up-1"] and result["request_ids"] == ["R-1"]
+    assert (result["found"], result["changed"], result["state"]) == (True, True, "absent")
+    assert result["msg"].startswith("already absent (the user itself was gone when this task's 'deleted' came")
+    assert "not deleted by this task" in result["msg"] and "up-1" in result["msg"]
+
+
+@pytest.fixture
+def assignments():
+    """Ann's direct assignments: ReadOnly, the only one on 111 (ReadOnly fails to leave 333: DeprovisionFailed),
+    Admin on 222, which the group has there too."""
+    simulator = AlibabaCloudSsoSimulator({
+        "access_keys": [{"access_key_id": KEY_ID, "access_key_secret": SECRET}],
+        "directories": [{"DirectoryId": DIRECTORY,
+                         "access_configurations": [
+                             {"AccessConfigurationId": "ac-00readonly", "AccessConfigurationName": "ReadOnly"},
+                             {"AccessConfigurationId": "ac-00admin", "AccessConfigurationName": "Admin"},
+                             {"AccessConfigurationId": "ac-00sticky", "AccessConfigurationName": "Sticky",
+                              "deprovision_fails": True}],
+                         "groups": [{"GroupId": "g-00eng", "GroupName": "eng", "access_assignments": [
+                             {"access_configuration": "Admin", "target_id": "222"}]}],
+                         "users": [{"UserId": "u-00ann", "UserName": "ann", "access_assignments": [
+                             {"access_configuration": "ReadOnly", "target_id": "111"},
+                             {"access_configuration": "Admin", "target_id": "222"},
+                             {"access_configuration": "Sticky", "target_id": "333"}]}]}]},
+        task_delay=0.05, conflict_lag=0.05, deprovision_lag=0.05)
+    with SimServer(simulator) as server:
+        client = _alibaba.AlibabaCloudSsoDirectory(StandInModule(endpoint=server.url, provisioned_ram_users="delete"))
+        client.validate()
+        client.transport.backoff_base = 0.01
+        yield simulator, client
+
+
+def offboard_ann(client, check_mode, deprovision):
+    client.check_mode = check_mode
+    client.module.params["deprovision_access"] = deprovision
+    entries, _order = _lifecycle.requested_entries({"user_id": ["u-00ann"]})
+    _lifecycle.resolve(client, entries)
+    to_change = _lifecycle.plan(client, entries, "absent")
+    if not check_mode:
+        client.apply(to_change)
+    _lifecycle.finish_entry(entries[0], "absent", check_mode)
+    return _lifecycle.entry_result(client, entries[0])
+
+
+@pytest.mark.parametrize("deprovision", [True, False])
+def test_an_assignments_action_says_what_deprovision_access_does_and_the_leftover_what_the_reads_prove(
+        assignments, deprovision):
+    simulator, client = assignments
+    rehearsed = offboard_ann(client, True, deprovision)
+    if deprovision:
+        assert rehearsed["actions"][:3] == [
+            "removed access assignment %s on RD-Account %s, de-provisioning %s from the account if no other "
+            "assignment of it is left there" % (name, account, name)
+            for name, account in (("ReadOnly", "111"), ("Admin", "222"), ("Sticky", "333"))]
+        # The reads foresee which configurations leave their account: not Admin, which the group keeps on 222.
+        assert [(item["kind"], item["name"], item["where"]) for item in rehearsed["leftover"]] == [
+            ("access configuration", "ReadOnly", "account 111"), ("access configuration", "Sticky", "account 333")]
+    else:
+        assert rehearsed["actions"][:3] == [
+            "removed access assignment %s on RD-Account %s, leaving %s provisioned on the account" % (name, account, name)
+            for name, account in (("ReadOnly", "111"), ("Admin", "222"), ("Sticky", "333"))]
+        assert rehearsed["leftover"] == []
+    assert [entry for entry in simulator.requests() if entry["changing"]] == []
+
+    done = offboard_ann(client, False, deprovision)
+    assert done["actions"] == rehearsed["actions"] and done["msg"] == "deleted"
+    provisioned = simulator.directory_state(DIRECTORY)["provisioned_access_configurations"]
+    if deprovision:
+        # Proven by reading the configuration's provisionings after each task: ReadOnly left 111; Sticky failed
+        # to leave 333, which is a follow-up, not a removal.
+        assert [(item["name"], item["done"]) for item in done["leftover"]] == [
+            ("ReadOnly", "de-provisioned from the account")]
+        (sticky,) = done["manual_follow_up"]
+        assert sticky["where"] == "account 333" and "DeprovisionFailed" in sticky["detail"]
+        assert provisioned == {"222": ["ac-00admin"], "333": ["ac-00sticky"]}
+        assert simulator.directory_state(DIRECTORY)["deprovision_failed"] == [["333", "ac-00sticky"]]
+    else:
+        assert done["leftover"] == [] and done["manual_follow_up"] == []
+        assert provisioned == {"111": ["ac-00readonly"], "222": ["ac-00admin"], "333": ["ac-00sticky"]}
+
+
+def test_a_deprovisioning_that_cannot_be_read_is_a_follow_up_and_the_removal_stays_this_runs(assignments):
+    simulator, client = assignments
+    simulator.add_fault(path="Action=ListAccessConfigurationProvisionings&", status=403, times=None,
+                        body={"RequestId": "R-403", "Code": "NoPermission", "Message": "denied"})
+    done = offboard_ann(client, False, True)
+    assert done["msg"] == "deleted" and len(done["actions"]) == 4 and done["leftover"] == []
+    assert [item["where"] for item in done["manual_follow_up"]] == ["account 111", "account 222", "account 333"]
+    assert all("could not be read" in item["detail"] for item in done["manual_follow_up"])

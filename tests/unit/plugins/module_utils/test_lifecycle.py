@@ -207,7 +207,7 @@ def test_leftover_lists_only_the_steps_carried_out_and_every_result_has_both_lis
         results.append(_lifecycle.entry_result(directory, entry))
     done, failed = results
     assert done["leftover"] == [{"kind": "API token", "id": "t-u1", "name": None, "where": "account u1",
-                                 "done": "revoked"}]
+                                 "done": "revoked", "action": "revoked token"}]
     assert done["manual_follow_up"] == [] and done["request_ids"] == ["req-token", "req-delete"]
     # The token of the user whose delete failed was revoked all the same: the result says so.
     assert failed["failed"] and failed["leftover"][0]["id"] == "t-stuck"
@@ -249,3 +249,43 @@ def test_a_sweep_of_an_absent_user_always_says_already_absent_first(message):
     result = _lifecycle.entry_result(directory, entry)
     assert result["found"] is False and result["changed"] is True and result["msg"].startswith("already absent")
     assert [item["id"] for item in result["leftover"]] == ["t-gone"]
+
+
+# --- approved_actions: the approval, at the moment of each change ---------------------------------------
+
+def test_a_step_that_is_not_approved_fails_the_user_before_any_of_its_requests():
+    sent = []
+    directory = Sweeping(StandInModule(approved_actions={"u1": ["revoked token", "deleted"], "u2": ["deleted"]}),
+                         lambda user: sent.append(user["id"]) or "req-delete")
+    entries = planned(directory, "u1", "u2")
+    # u2 has a token nobody approved: none of its steps may run, not even the approved delete.
+    assert [entry.key for entry in entries] == ["u1"]
+    directory.apply(entries)
+    assert sent == ["u1"]
+
+
+def test_fewer_steps_than_approved_are_fine_and_a_missing_key_is_refused_before_any_request():
+    directory = Directory(StandInModule(approved_actions={"u1": ["revoked token", "deleted"]}),
+                          lambda user: "req-delete")
+    assert [entry.key for entry in planned(directory, "u1")] == ["u1"]
+    module = StandInModule(user_id=["u1", "u2"], approved_actions={"u1": ["deleted"]})
+    with pytest.raises(InputError, match="approved_actions has no entry for 'u2'"):
+        _lifecycle.validate_approved_actions(module.params, "user_id", "user_name")
+    module = StandInModule(user_id=["u1"], approved_actions={"u1": "deleted"})
+    with pytest.raises(InputError, match="must be a list of actions"):
+        _lifecycle.validate_approved_actions(module.params, "user_id", "user_name")
+
+
+def test_the_refused_user_says_what_it_would_do_and_what_was_approved_with_its_error_code():
+    entry = _lifecycle.Entry("u2", "id")
+    entry.user = {"id": "u2", "name": "new.hire@example.com"}
+    entry.found = True
+    directory = Sweeping(StandInModule(approved_actions={"u2": ["deleted"]}), lambda user: "req-delete")
+    assert _lifecycle.plan(directory, [entry], "absent") == []
+    _lifecycle.finish_entry(entry, "absent", False)
+    result = _lifecycle.entry_result(directory, entry)
+    assert result["failed"] and not result["changed"] and result["actions"] == []
+    assert result["error"]["code"] == "not approved"
+    assert result["msg"] == ("Stand-in: (not approved): for user_id 'u2', this task found user u2 "
+                             "(new.hire@example.com) and would now do: revoked token, which is not approved (approved "
+                             "for it: deleted); nothing was done for this user")
