@@ -45,6 +45,7 @@ from ._http import (
     status_error,
 )
 from ._lifecycle import (
+    ALREADY_GONE,
     Step,
     UserDirectory,
     checked_identifier,
@@ -140,8 +141,6 @@ HINT_CONVERT_AUTH = ("UiPath's published API definition says ConvertToFolder doe
                      "person, or convert it in Orchestrator (Tenant > Folders > Personal Workspaces > Convert to "
                      "folder) and run the task again")
 NOTHING_REMOVED = "nothing was removed for this user, in any tenant or at the organization"
-# What a step returns when what it removes was already gone (someone else removed it): not done by this task.
-ALREADY_GONE = object()
 
 
 def is_guid(value):

@@ -98,6 +98,11 @@ def defaults(server, client=CLIENT_ID, secret=SECRET, **extra):
     return {"group/identity.lifecycle.uipath": options}
 
 
+def with_actions(user, items):
+    """`items` with the `action` each leftover item names: its step's entry in the user's actions, in order."""
+    return [dict(item, action=action) for item, action in zip(items, user["actions"])]
+
+
 def orchestrator_changes(simulator):
     return [(entry["method"], entry["path"].split("/orchestrator_/odata/")[1].split("?")[0], entry["status"])
             for entry in simulator.requests() if entry["changing"] and "/orchestrator_/" in entry["path"]]
@@ -131,13 +136,13 @@ def test_sweep_removes_tenant_users_keeps_workspaces_as_folders_then_the_organiz
         '"dana.lee@example.com\'s workspace (620795)" in tenant DefaultTenant',
         'removed Orchestrator user "dana.lee@example.com" (11) from tenant DefaultTenant',
         'removed Orchestrator user "dana.lee@example.com" (21) from tenant production', "deleted"]
-    assert users["dana.lee@example.com"]["leftover"] == [
+    assert users["dana.lee@example.com"]["leftover"] == with_actions(users["dana.lee@example.com"], [
         {"kind": "personal workspace", "done": "converted to a folder", "id": "620795",
          "name": "dana.lee@example.com's workspace", "where": "tenant DefaultTenant"},
         {"kind": "Orchestrator user", "done": "removed", "id": "11", "name": "dana.lee@example.com",
          "where": "tenant DefaultTenant"},
         {"kind": "Orchestrator user", "done": "removed", "id": "21", "name": "dana.lee@example.com",
-         "where": "tenant production"}]
+         "where": "tenant production"}])
     assert [item["kind"] for item in users["dana.lee@example.com"]["manual_follow_up"]] == ["personal access tokens"]
     assert "has busy robots" in users["mei.chen@example.com"]["msg"]
     assert "nothing was removed for this user, in any tenant or at the organization" in users["mei.chen@example.com"]["msg"]
@@ -261,14 +266,16 @@ def test_sweep_refusals_are_loud_and_keep_the_organization_user(ansible, serve):
     assert "has 3 entities" in msg["workspace holding automations"]
     assert "left in tenant DefaultTenant without its owner" in msg["workspace holding automations"]
     deleted = result.task("empty workspace deleted")
-    assert deleted["users"][0]["leftover"] == [
+    sam, omar = deleted["users"]
+    assert sam["leftover"] == with_actions(sam, [
         {"kind": "Orchestrator user", "done": "removed", "id": "13", "name": "sam.taylor@example.com",
          "where": "tenant DefaultTenant"},
         {"kind": "personal workspace", "done": "deleted", "id": "1001", "name": "sam.taylor@example.com's workspace",
-         "where": "tenant DefaultTenant"}]
+         "where": "tenant DefaultTenant"}])
     assert [user["msg"] for user in deleted["users"]] == ["deleted", "deleted"]
-    assert deleted["users"][1]["leftover"] == [{"kind": "Orchestrator user", "done": "removed", "id": "12",
-                                                "name": "OMAR.HADDAD@example.com", "where": "tenant DefaultTenant"}]
+    assert omar["leftover"] == with_actions(omar, [{
+        "kind": "Orchestrator user", "done": "removed", "id": "12", "name": "OMAR.HADDAD@example.com",
+        "where": "tenant DefaultTenant"}])
     assert "UiPath Orchestrator: 1 of 7 requests were retried (502: 1)" in deleted["warnings"]
     assert [(entry["status"], entry.get("fault")) for entry in simulator.requests("DELETE", r"/odata/Users\(12\)$")] == [
         (204, "process_then_respond"), (404, None)]
