@@ -12,7 +12,8 @@ named by the `standalone` setting, under `/identity` (a standalone Orchestrator)
   DELETE api/User/{userId}                 204
   DELETE api/User                          bulk: {"partitionGlobalId", "userIds"} -> 204
   GET    api/User/users/{partitionGlobalId}  {"totalCount", "results"}; top (0..1000, default 10),
-                                           skip, sortBy, sortOrder, searchTerm
+                                           skip (0..2147483647), sortBy, sortOrder (asc or desc), searchTerm;
+                                           anything else outside these documented ranges answers 400
 
 User names and e-mails compare as ASP.NET Identity compares them: composed (NFC), then upper-cased
 with .NET's invariant culture, one character to one (`ß` stays `ß`; NFC makes a Kelvin sign `K`);
@@ -46,14 +47,19 @@ The points the notes leave UNCONFIRMED are settings (seed keys, constructor keyw
       IdentityResult `{"succeeded": false, "errors": [...]}`; a bulk delete deletes nobody) or
       "succeeded_false_partial" (the same answer, but a bulk delete deletes the other users).
 Orchestrator, per tenant, under `/{organization}/{tenant}/orchestrator_/odata/` (seed key `tenants`):
-  GET    Users                             $filter (`Field eq 'text'` or `Field eq 12`, joined by `or`),
-                                           $top (at most 1000), $skip, $count; strings compare ignoring case
-  GET    Users({key}), DELETE Users({key}) 204; a user with busy robots is refused (409)
+  GET    Users                             $filter (`Field eq 'text'` or `Field eq 12`, joined by `or`; at most
+                                           100 nodes as OData counts them, see filter_node_count), $top (at most
+                                           1000), $skip, $count (true or false); strings compare ignoring case
+  GET    Users({key}), DELETE Users({key}) 204; a user with busy robots is refused (409); what becomes of the
+                                           personal workspace of a removed owner is a setting (below)
   GET    Users/UiPath.Server.Configuration.OData.Validate(userIds=[1,2])  {"value": {"1": busy, ...}}
   GET    PersonalWorkspaces                the same query options (OwnerId, Name, ...)
-  POST   PersonalWorkspaces({key})/UiPath.Server.Configuration.OData.ConvertToFolder  {"folderName"}: the
-                                           workspace becomes a standard folder of that name, which outlives its owner
-  GET    Folders, GET/DELETE Folders({key}) a folder or personal workspace that holds entities is refused (409)
+  POST   PersonalWorkspaces({key})/UiPath.Server.Configuration.OData.ConvertToFolder  {"folderName"}: refused
+                                           to every token by default (the API definition: OAuth is not supported,
+                                           and every token here is OAuth); when allowed, the workspace becomes a
+                                           standard folder of that name, its owner a user of it, which outlives it
+  GET    Folders, GET/DELETE Folders({key}) a folder or personal workspace that holds entities or has users (its
+                                           owner, users exploring it, a folder's `users`) is refused (409)
 Scopes: users need OR.Users (or OR.Users.Read to read, OR.Users.Write to delete), workspaces and folders
 OR.Folders (or .Read/.Write); a personal access token is checked against the `scopes` its seed gives (none: not
 checked). An application in a tenant's `clients_without_role` holds the scopes but no tenant role: 403 for every
@@ -62,8 +68,13 @@ call there. An unknown tenant answers 404 with the portal's HTML page. Orchestra
 What UiPath leaves open is marked UNCONFIRMED where it is simulated, and some of it is a setting:
   orchestrator_scope_error_status: 403 (default, with `WWW-Authenticate: Bearer error="insufficient_scope"`) or
       401 for a token without the Orchestrator scope a route needs.
-  convert_to_folder: "allowed" (default) or "refused": UiPath's published API definition (v18) marks
-      ConvertToFolder as not supported with OAuth; whether current versions accept a bearer token is not known.
+  convert_to_folder: "refused" (default) or "allowed": UiPath's published API definition ("UiPath.WebApi 20.0")
+      says of ConvertToFolder "OAuth authentication is not supported", and client-credentials tokens and personal
+      access tokens are both OAuth; "allowed" is an Orchestrator that accepts them anyway.
+  workspace_owner_removal: what removing the owner of a personal workspace (DELETE Users({key})) does to it:
+      "keeps" (default: the workspace stays, inactive, with what it holds and without its owner), "deletes" (it
+      goes with its owner) or "refused" (409 while the user owns one). UiPath documents none of them; its guide
+      speaks of converting the workspaces of users who are no longer active, which "keeps" follows.
 Faults beyond the base class: `token_url_html` (the token URL answers an HTML page with HTTP 200),
 `expire_tokens()` (every issued token expires now) and `expire_tokens_after(n)` (after n more API
 requests), also as `POST /_sim/uipath/expire-tokens` with `{"after": n}`.
@@ -91,6 +102,10 @@ DEFAULT_SCOPES = ("PM.User", "PM.User.Read", "PM.User.Write")
 READ_SCOPES = ("PM.User", "PM.User.Read")
 WRITE_SCOPES = ("PM.User", "PM.User.Write")
 MAX_TOP = 1000
+# top and skip are int32 in the identity definition (uipathcli definitions/identity.yaml, User_GetUsers: skip
+# "maximum: 2147483647"); sortOrder is the enum SortOrderDto (asc, desc).
+MAX_INT32 = 2 ** 31 - 1
+SORT_ORDERS = ("asc", "desc")
 UPDATABLE = ("name", "surname", "displayName", "email", "isActive", "bypassBasicAuthRestriction",
              "invitationAccepted")
 SORTABLE = ("id", "userName", "email", "emailConfirmed", "name", "surname", "displayName", "creationTime",
@@ -121,10 +136,23 @@ DEFAULT_SETTINGS = {
     "token_url_html": False,
     "standalone": None,
     "orchestrator_scope_error_status": 403,
-    "convert_to_folder": "allowed",
+    "convert_to_folder": "refused",
+    "workspace_owner_removal": "keeps",
 }
 CONVERT_MODES = ("allowed", "refused")
+OWNER_REMOVALS = ("keeps", "deletes", "refused")
 ORCHESTRATOR_MAX_TOP = 1000
+# Orchestrator's API definition (uipathcli definitions/orchestrator.yaml, "UiPath.WebApi 20.0") says of every
+# $filter "The maximum number of expressions is 100": ASP.NET Core OData's ODataValidationSettings.MaxNodeCount,
+# 100 by default, counted as filter_node_count does.
+ODATA_MAX_NODES = 100
+# The Int64 properties the simulated entities are filtered by (Id and OwnerId are int64 in the definition's
+# UserDto and PersonalWorkspaceDto); every other property filtered here is text.
+INT64_FIELDS = ("Id", "OwnerId")
+# top and skip are int32 in the identity definition (uipathcli definitions/identity.yaml, User_GetUsers: skip
+# "maximum: 2147483647"); sortOrder is the enum SortOrderDto (asc, desc).
+MAX_INT32 = 2 ** 31 - 1
+SORT_ORDERS = ("asc", "desc")
 ACTION_PREFIX = "UiPath.Server.Configuration.OData."
 ENTITY_SEGMENT = re.compile(r"^(\w+)(?:\((\d+)\))?$")
 FILTER_TOKEN = re.compile(r"\s*(?:(?P<string>'(?:[^']|'')*')|(?P<number>-?\d+)|(?P<word>[A-Za-z_]\w*)|(?P<paren>[()]))")
@@ -227,6 +255,24 @@ def parse_filter(text):
     return terms
 
 
+def filter_node_count(terms):
+    """The nodes of a parsed `$filter` (parse_filter's terms, joined by `or`) as ASP.NET Core OData counts them
+    against MaxNodeCount (OData/AspNetCoreOData, Query/Validator/FilterQueryValidator.cs: ValidateQueryNode counts
+    each node it visits, and FilterValidatorContext.IncrementNodeCount refuses the one after the 100th).
+
+    `Field eq value` is the `eq` operator node, the property access under it and that property's source (the range
+    variable `$it`), and the constant: 4 nodes. An integer literal that fits in 32 bits is parsed as Int32; compared
+    with an Int64 property, the binder wraps it in a conversion node (OData/odata.net, MetadataBindingUtils.
+    ConvertToTypeIfNeeded converts only Int64, Single, Double and Decimal constants in place): 5 nodes. Each `or`
+    is one more operator node; parentheses are none."""
+    nodes = len(terms) - 1
+    for field, value in terms:
+        nodes += 4
+        if isinstance(value, int) and field in INT64_FIELDS and -MAX_INT32 - 1 <= value <= MAX_INT32:
+            nodes += 1
+    return nodes
+
+
 def filter_matches(item, terms):
     """Whether any term holds. Strings compare ignoring case, as SQL Server's default collation does for
     Orchestrator (UNCONFIRMED); numbers exactly."""
@@ -292,7 +338,8 @@ class UiPathIdentitySimulator(Simulator):
 
     def _seed_tenant(self, name, spec):
         """{"users": [Orchestrator UserDto, plus `busy` (its robots are busy) and `personal_workspace` (true, or
-        a PersonalWorkspaceDto's fields; `entities`: how many processes, assets... it holds)], "folders": [...],
+        a PersonalWorkspaceDto's fields; `entities`: how many processes, assets... it holds; `ExploringUserIds`: users
+        exploring it)], "folders": [FolderDto's fields, plus `entities` and `users` (the ids of its users)],
         "clients_without_role": [client ids that hold the scopes but no role in this tenant: every request 403]}."""
         tenant = {"name": name, "users": collections.OrderedDict(), "workspaces": collections.OrderedDict(),
                   "folders": collections.OrderedDict(), "busy": set(), "next_id": 1000,
@@ -333,6 +380,7 @@ class UiPathIdentitySimulator(Simulator):
             folder.setdefault("FullyQualifiedName", folder.get("DisplayName"))
             folder.setdefault("FolderType", "Standard")
             folder.setdefault("entities", 0)
+            folder.setdefault("users", [])
             tenant["folders"][folder["Id"]] = folder
         return tenant
 
@@ -355,6 +403,8 @@ class UiPathIdentitySimulator(Simulator):
                     raise ValueError("delete_refusal must be one of %s" % ", ".join(DELETE_REFUSALS))
                 if key == "convert_to_folder" and value not in CONVERT_MODES:
                     raise ValueError("convert_to_folder must be one of %s" % ", ".join(CONVERT_MODES))
+                if key == "workspace_owner_removal" and value not in OWNER_REMOVALS:
+                    raise ValueError("workspace_owner_removal must be one of %s" % ", ".join(OWNER_REMOVALS))
                 if key == "orchestrator_scope_error_status" and int(value) not in (401, 403):
                     raise ValueError("orchestrator_scope_error_status must be 401 or 403")
                 if key == "protected_users":
@@ -676,9 +726,16 @@ class UiPathIdentitySimulator(Simulator):
         except ValueError:
             return problem(400, "One or more validation errors occurred.",
                            errors={"top": ["The value is not valid."]})
-        if not 0 <= top <= MAX_TOP or skip < 0:
+        if not 0 <= top <= MAX_TOP:
             return problem(400, "One or more validation errors occurred.",
                            errors={"top": ["The field top must be between 0 and %d." % MAX_TOP]})
+        if not 0 <= skip <= MAX_INT32:
+            return problem(400, "One or more validation errors occurred.",
+                           errors={"skip": ["The field skip must be between 0 and %d." % MAX_INT32]})
+        sort_order = request.arg("sortOrder")
+        if sort_order is not None and sort_order.lower() not in SORT_ORDERS:
+            return problem(400, "One or more validation errors occurred.",
+                           errors={"sortOrder": ["The value '%s' is not valid." % sort_order]})
         users = list(organization["users"].values())
         term = normalized(request.arg("searchTerm") or "")
         if term:
@@ -793,23 +850,32 @@ class UiPathIdentitySimulator(Simulator):
 
     @staticmethod
     def _public(item):
-        return dict((field, value) for field, value in item.items() if field != "entities")
+        return dict((field, value) for field, value in item.items() if field not in ("entities", "users"))
 
     def _orchestrator_list(self, request, tenant, entity, _key, _action, _token):
         items = list(self._collection(tenant, entity).values())
         odata_filter = request.arg("$filter")
+        count = (request.arg("$count") or "false").lower()
         try:
             if odata_filter is not None:
                 terms = parse_filter(odata_filter)
+                nodes = filter_node_count(terms)
+                if nodes > ODATA_MAX_NODES:
+                    raise ValueError("The node count limit of '%d' has been exceeded (the filter has %d nodes)."
+                                     % (ODATA_MAX_NODES, nodes))
                 items = [item for item in items if filter_matches(item, terms)]
             top = int(request.arg("$top", str(ORCHESTRATOR_MAX_TOP)))
             skip = int(request.arg("$skip", "0"))
+            if count not in ("true", "false"):
+                raise ValueError("$count must be true or false.")
         except ValueError as exc:
             return orchestrator_error(400, "The query specified in the URI is not valid. %s" % exc)
-        if not 0 <= top <= ORCHESTRATOR_MAX_TOP or skip < 0:
+        if not 0 <= top <= ORCHESTRATOR_MAX_TOP:
             return orchestrator_error(400, "The limit of '%d' for Top query has been exceeded." % ORCHESTRATOR_MAX_TOP)
+        if not 0 <= skip <= MAX_INT32:
+            return orchestrator_error(400, "The query specified in the URI is not valid. $skip is out of range.")
         body = {"@odata.context": "odata/$metadata#%s" % entity}
-        if (request.arg("$count") or "").lower() == "true":
+        if count == "true":
             body["@odata.count"] = len(items)
         body["value"] = [self._public(item) for item in items[skip:skip + top]]
         return Response(200, body)
@@ -835,11 +901,21 @@ class UiPathIdentitySimulator(Simulator):
         if key in tenant["busy"]:
             # How Orchestrator answers deleting a user whose robots run jobs is UNCONFIRMED; refused here.
             return orchestrator_error(409, "The user's robots are running jobs.")
+        owned = [one for one, workspace in tenant["workspaces"].items() if workspace["OwnerId"] == key]
+        removal = self.settings["workspace_owner_removal"]
+        if owned and removal == "refused":
+            return orchestrator_error(409, "The user owns a personal workspace.")
+        # Its folder assignments go with the user (associations() reads only users that still exist), and so does
+        # its exploring of workspaces (UNCONFIRMED).
         del tenant["users"][key]
-        # A personal workspace left behind stays, inactive, without its owner (UNCONFIRMED).
         for workspace in tenant["workspaces"].values():
-            if workspace["OwnerId"] == key:
-                workspace["IsActive"] = False
+            if key in (workspace.get("ExploringUserIds") or []):
+                workspace["ExploringUserIds"] = [one for one in workspace["ExploringUserIds"] if one != key]
+        for one in owned:
+            if removal == "deletes":
+                del tenant["workspaces"][one]
+            else:
+                tenant["workspaces"][one]["IsActive"] = False
         return Response(204)
 
     def _orchestrator_convert(self, request, tenant, _entity, key, _action, _token):
@@ -847,6 +923,9 @@ class UiPathIdentitySimulator(Simulator):
         if workspace is None:
             return orchestrator_error(404, "Personal workspace does not exist.", 1002)
         if self.settings["convert_to_folder"] == "refused":
+            # PersonalWorkspaces_ConvertToFolderById in the API definition: "OAuth authentication is not supported".
+            # Every token this simulator issues or knows is OAuth (client credentials, personal access tokens). The
+            # status of the refusal is UNCONFIRMED.
             return orchestrator_error(403, "OAuth authentication is not supported for this request.")
         try:
             body = request.json()
@@ -858,20 +937,34 @@ class UiPathIdentitySimulator(Simulator):
         taken = [folder for folder in tenant["folders"].values() if folder["DisplayName"].casefold() == name.casefold()]
         if taken:
             return orchestrator_error(409, "A folder named '%s' already exists." % name)
-        # The workspace becomes a standard folder with its content; its id stays (UNCONFIRMED).
+        # The workspace becomes a standard folder with its content; its id stays (UNCONFIRMED). UiPath's guide
+        # (Managing Personal Workspaces): the workspace's owner is added to the new folder.
         del tenant["workspaces"][key]
         tenant["folders"][key] = {"Id": key, "Key": workspace["Key"], "DisplayName": name, "FullyQualifiedName": name,
                                   "FolderType": "Standard", "converted_from": workspace["Name"],
-                                  "entities": workspace["entities"]}
+                                  "entities": workspace["entities"],
+                                  "users": [workspace["OwnerId"]] + list(workspace.get("ExploringUserIds") or [])}
         return Response(204)
+
+    @staticmethod
+    def associations(tenant, folder):
+        """The users of the tenant associated with a folder: a personal workspace's owner and the users exploring
+        it, a folder's `users`."""
+        ids = ([folder["OwnerId"]] + list(folder.get("ExploringUserIds") or []) if "OwnerId" in folder
+               else list(folder.get("users") or []))
+        return sorted(set(one for one in ids if one in tenant["users"]))
 
     def _orchestrator_delete_folder(self, _request, tenant, _entity, key, _action, _token):
         collection = tenant["workspaces"] if key in tenant["workspaces"] else tenant["folders"]
         folder = collection.get(key)
         if folder is None:
             return orchestrator_error(404, "Folder does not exist.", 1002)
-        if folder["entities"]:
-            # The API definition: "Succeeds only if no entities or user associations exist in this folder".
-            return orchestrator_error(409, "The folder cannot be deleted: it contains %d entities." % folder["entities"])
+        # Folders_DeleteById in the API definition: "Succeeds only if no entities or user associations exist in this
+        # folder or any of its descendants". The status and body of the refusal are UNCONFIRMED.
+        users = self.associations(tenant, folder)
+        held = (["%d entities" % folder["entities"]] if folder["entities"] else []) + (
+            ["%d user associations (users %s)" % (len(users), ", ".join(str(one) for one in users))] if users else [])
+        if held:
+            return orchestrator_error(409, "The folder cannot be deleted: it has %s." % " and ".join(held))
         del collection[key]
         return Response(204)

@@ -668,6 +668,11 @@ NOT_SWEPT = {
 }
 
 
+# uipath_user's manual_follow_up kinds that say a tenant was not searched ("Orchestrator users") or what the sweep
+# found there and left (a "personal workspace" kept as it is).
+UIPATH_FOUND_LEFT = ("Orchestrator users", "personal workspace")
+
+
 def _follow_up(kind, detail, where=None, until=None):
     item = {"kind": kind, "where": where, "detail": detail}
     if until:
@@ -746,9 +751,10 @@ def _with_leftover(result, state, finished, swept, sweep_setting):
     `manual_follow_up` (what remains for a person); a failed sweep fails the pair."""
     result = dict(result)
     if (result["provider"] == "uipath" and swept and state == "absent" and result["outcome"] not in FAILING
-            and not result.get("leftover") and "Orchestrator users" not in
-            [item.get("kind") for item in result.get("manual_follow_up") or []]):
-        # uipath_user read every tenant for the leaver (no item says it could not) and found nothing to remove.
+            and not result.get("leftover") and not set(UIPATH_FOUND_LEFT) & set(
+                item.get("kind") for item in result.get("manual_follow_up") or [])):
+        # uipath_user read every tenant for the leaver (no item says it could not, or names what it left there)
+        # and found nothing to remove.
         result["sweep"] = {"status": "nothing left"}
     sweep = result.get("sweep") or {}
     result["leftover"] = list(result.get("leftover") or []) + list(sweep.get("leftover") or [])

@@ -14,13 +14,15 @@ one GET each, and several users are deleted with the bulk `DELETE /api/User`.
 
 With `tenants`, the leaver's Orchestrator user in each tenant (`{base_url}/{organization}/{tenant}/orchestrator_`)
 is removed before the organization user (`TenantSweep`): found, and its robots checked, with reads only before
-any change; its personal workspace converted to a folder (or deleted) first.
+any change; its personal workspace left as it is and named for a person (or converted to a folder first, or
+deleted after it).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import math
 import re
@@ -43,6 +45,7 @@ from ._http import (
     status_error,
 )
 from ._lifecycle import (
+    ALREADY_GONE,
     Step,
     UserDirectory,
     checked_identifier,
@@ -109,14 +112,18 @@ TENANT_SCOPE_FALLBACKS = ("PM.User OR.Users OR.Folders",
                           "PM.User.Read PM.User.Write OR.Users.Read OR.Users.Write OR.Folders.Read OR.Folders.Write")
 TENANT_READ_SCOPE_FALLBACK = "PM.User.Read OR.Users.Read OR.Folders.Read"
 TENANT_RESOURCES = ("OR.Users", "OR.Folders")
-WORKSPACE_MODES = ("convert", "delete")
+# keep (the default): the workspace stays as it is, named in manual_follow_up; convert: ConvertToFolder, which the
+# API definition says OAuth tokens (all of this module's) may not call; delete: DELETE Folders({key}).
+WORKSPACE_MODES = ("keep", "convert", "delete")
+DEFAULT_WORKSPACE_MODE = "keep"
 # Orchestrator user types that are people (UserType: User, Robot, DirectoryUser, DirectoryGroup, DirectoryRobot,
 # DirectoryExternalApplication; numbers in that order where an answer gives numbers).
 PERSON_TYPES = ("User", "DirectoryUser", 0, 2)
-# Users per filtered read: each brings up to two names, each name two comparisons; OData allows 100 expressions.
-SURVEY_CHUNK = 10
-# Orchestrator ids per Validate call and per filtered workspace read.
-ID_CHUNK = 40
+# Orchestrator's API definition says of every $filter "The maximum number of expressions is 100": ASP.NET Core
+# OData's MaxNodeCount (ODataValidationSettings, 100 by default), which counts the nodes of the filter's syntax tree
+# (see odata_filter_nodes) and answers HTTP 400 beyond it. The sweep splits its filters to fit, with a margin.
+ODATA_MAX_NODES = 100
+INT32_MIN, INT32_MAX = -2 ** 31, 2 ** 31 - 1
 # Orchestrator's $top allows at most 1000.
 ORCHESTRATOR_PAGE = 1000
 # Folder names are kept short; the longest Orchestrator accepts is not documented.
@@ -128,12 +135,12 @@ HINT_TENANT_AUTH = ("the token may not do this in the tenant: an external applic
                     "needs the same scopes and a user with that role")
 HINT_TENANT_URL = ("check the tenant name (as in the URL {base_url}/{organization}/{tenant}/orchestrator_) and that "
                    "Orchestrator is enabled in that tenant")
-HINT_CONVERT_AUTH = ("UiPath's published API definition marks ConvertToFolder as not supported with OAuth tokens; "
-                     "convert the workspace in Orchestrator (Tenant > Folders > Personal Workspaces > Convert to "
-                     "folder) and run the task again, or set personal_workspace: delete")
+HINT_CONVERT_AUTH = ("UiPath's published API definition says ConvertToFolder does not support OAuth authentication, "
+                     "and every token of this module is OAuth (client credentials, personal access tokens): set "
+                     "personal_workspace: keep (the default), which leaves the workspace as it is and names it for a "
+                     "person, or convert it in Orchestrator (Tenant > Folders > Personal Workspaces > Convert to "
+                     "folder) and run the task again")
 NOTHING_REMOVED = "nothing was removed for this user, in any tenant or at the organization"
-# What a step returns when what it removes was already gone (someone else removed it): not done by this task.
-ALREADY_GONE = object()
 
 
 def is_guid(value):
@@ -268,6 +275,51 @@ def odata_any_equal(fields, values):
     return " or ".join("%s eq %s" % (field, odata_literal(value)) for value in values for field in fields)
 
 
+def odata_comparison_nodes(value):
+    """The nodes of `Field eq value` in OData's filter tree: the `eq` operator, the property access and its source
+    (the range variable `$it`), and the constant; an integer that fits in 32 bits is parsed as an Int32 literal and,
+    compared with one of Orchestrator's Int64 keys (Id, OwnerId: the only integers the sweep filters by), wrapped in
+    a conversion node (OData/odata.net, MetadataBindingUtils.ConvertToTypeIfNeeded)."""
+    return 5 if isinstance(value, int) and INT32_MIN <= value <= INT32_MAX else 4
+
+
+def odata_filter_nodes(fields, values):
+    """The nodes of odata_any_equal(fields, values) as ASP.NET Core OData counts them against MaxNodeCount
+    (OData/AspNetCoreOData, FilterQueryValidator.ValidateQueryNode counts every node it visits): each comparison
+    (odata_comparison_nodes) and each `or` between two of them."""
+    comparisons = [value for value in values for _field in fields]
+    return sum(odata_comparison_nodes(value) for value in comparisons) + len(comparisons) - 1
+
+
+def planned_filter_nodes(fields, values):
+    """odata_filter_nodes with a margin of one node for each comparison (a conversion the count does not foresee,
+    should Orchestrator declare a property otherwise): the sweep keeps this within ODATA_MAX_NODES."""
+    return odata_filter_nodes(fields, values) + len(fields) * len(values)
+
+
+def chunk_values(chunk):
+    """The values of a chunk of groups, each once, in order."""
+    values = []
+    for group in chunk:
+        values.extend(value for value in group if value not in values)
+    return values
+
+
+def filter_chunks(groups, fields):
+    """`groups` (the values of one person, or one id each) in order, in as few chunks as fit: each chunk's filter
+    (odata_any_equal over its values) stays within ODATA_MAX_NODES with its margin (planned_filter_nodes)."""
+    chunks = []
+    for group in groups:
+        if chunks and planned_filter_nodes(fields, chunk_values(chunks[-1] + [group])) <= ODATA_MAX_NODES:
+            chunks[-1].append(group)
+            continue
+        if planned_filter_nodes(fields, chunk_values([group])) > ODATA_MAX_NODES:
+            raise InputError("%d values cannot be looked for in one Orchestrator filter (at most %d nodes)"
+                             % (len(group), ODATA_MAX_NODES))
+        chunks.append([group])
+    return chunks
+
+
 def orchestrator_id(value, what="Orchestrator user"):
     """An Orchestrator key (int64); a clear error for anything else, so that no request addresses a guess."""
     if isinstance(value, bool) or not isinstance(value, int):
@@ -322,13 +374,15 @@ def busy_flags(body):
     return dict((str(key).strip(), flag) for key, flag in pairs)
 
 
-def missing_tenant_scopes(scope, reads_only=False):
+def missing_tenant_scopes(scope, reads_only=False, changes_folders=True):
     """The Orchestrator scopes a scope string lacks for the sweep: for users and for folders, the full scope,
-    or its .Read scope and (unless only reading) its .Write scope. An empty list when nothing is missing."""
+    or its .Read scope and (unless only reading) its .Write scope; folders are only read when the workspaces are
+    kept (`changes_folders` false). An empty list when nothing is missing."""
     granted = set((scope or "").split())
     missing = []
     for resource in TENANT_RESOURCES:
-        parts = [resource + ".Read"] + ([] if reads_only else [resource + ".Write"])
+        writes = not reads_only and (changes_folders or resource != "OR.Folders")
+        parts = [resource + ".Read"] + ([resource + ".Write"] if writes else [])
         if resource not in granted and not all(part in granted for part in parts):
             missing.append("%s (or %s)" % (resource, " and ".join(parts)))
     return missing
@@ -610,7 +664,7 @@ class UiPathDirectory(UserDirectory):
     def extra_user_options(cls):
         return dict(
             tenants=dict(type="list", elements="str"),
-            personal_workspace=dict(type="str", default="convert", choices=list(WORKSPACE_MODES)),
+            personal_workspace=dict(type="str", default=DEFAULT_WORKSPACE_MODE, choices=list(WORKSPACE_MODES)),
         )
 
     def __init__(self, module):
@@ -686,7 +740,8 @@ class UiPathDirectory(UserDirectory):
         identity_base(params["base_url"], params["organization"], None)  # the same checks of both options
         scope = " ".join((params["scope"] or "").split())
         if self.token_transport is not None and scope != DEFAULT_SCOPE:
-            missing = missing_tenant_scopes(scope, reads_only=self.check_mode)
+            missing = missing_tenant_scopes(scope, reads_only=self.check_mode,
+                                            changes_folders=params["personal_workspace"] != "keep")
             if missing:
                 raise InputError("scope %r lacks %s, which tenants needs to find and remove the leaver's Orchestrator "
                                  "users and personal workspaces; add them to scope and grant them to the external "
@@ -1022,17 +1077,17 @@ class UiPathDirectory(UserDirectory):
             entry.follow_up.append(follow_up_item(
                 "Orchestrator users", "not touched: a disabled organization user cannot sign in, but its Orchestrator "
                 "users in these tenants keep their roles, robots (with any unattended credentials) and personal "
-                "workspaces; they are removed, each workspace kept as a folder, when the user is offboarded with "
-                "state absent", where=tenants_text(self.tenants)))
+                "workspaces; the users are removed when the user is offboarded with state absent (its workspaces "
+                "as personal_workspace says)", where=tenants_text(self.tenants)))
         return steps
 
     def plan_delete(self, entry):
-        """With the tenant sweep, the leaver's Orchestrator users (each after its personal workspace) go first,
+        """With the tenant sweep, the leaver's Orchestrator users (and their personal workspaces) go first,
         then the organization user; a tenant that cannot be read, an ambiguous name or busy robots fail the user
         before anything is removed anywhere."""
         steps = []
         if self.sweep is not None:
-            steps = self.sweep.plan(self._person_key(entry.user), self.user_name_of(entry.user))
+            steps = self.sweep.plan(self._person_key(entry.user), self.user_name_of(entry.user), entry)
         steps.extend(super().plan_delete(entry))
         if self.check_mode:
             entry.follow_up.append(self.tokens_follow_up())
@@ -1050,10 +1105,10 @@ class UiPathDirectory(UserDirectory):
                 "under Tenant > Manage Access > Users in each tenant, or run the task again with user_name"
                 % entry.key, where=tenants_text(self.tenants)))
             return []
-        steps = self.sweep.plan("name:" + entry.key, entry.key)
-        if steps:
-            entry.msg = ("already absent; its Orchestrator users would be removed" if self.check_mode
-                         else "already absent; its Orchestrator users were removed")
+        steps = self.sweep.plan("name:" + entry.key, entry.key, entry)
+        if steps and self.check_mode:
+            # A real run says what was removed once its answers prove it (TenantSweep.apply).
+            entry.msg = "already absent; its Orchestrator users would be removed"
         return steps
 
     def tokens_follow_up(self):
@@ -1196,9 +1251,16 @@ class TenantSweep:
     `survey` reads, for every person of the task and every tenant (tenants concurrently): the Orchestrator users
     named like the person (`GET /odata/Users?$filter=UserName eq ... or EmailAddress eq ...`, matched again
     here), whether their robots are busy (`Users/...Validate(userIds=[...])`) and their personal workspaces
-    (`GET /odata/PersonalWorkspaces?$filter=OwnerId eq ...`). `plan` turns that into steps, or fails the person
-    before any change anywhere. `apply` runs each person's tenant steps in order; a person whose step fails
-    keeps everything after it, the organization user included.
+    (`GET /odata/PersonalWorkspaces?$filter=OwnerId eq ...`), each filter within Orchestrator's node limit
+    (filter_chunks). `plan` turns that into steps, or fails the person before any change anywhere. `apply` runs each
+    person's tenant steps in order; a person whose step fails keeps everything after it, the organization user
+    included.
+
+    A personal workspace is, by `workspace_mode`: kept (its owner is removed, then a read proves it is still there,
+    and manual_follow_up names it: no call this module may make keeps what it holds), converted to a folder before
+    any user is removed anywhere (ConvertToFolder, which the API definition says OAuth tokens may not call), or
+    deleted after its owner is removed (Orchestrator deletes a folder only without user associations, and the owner
+    is one).
     """
 
     def __init__(self, directory, tenants, workspace_mode):
@@ -1227,16 +1289,20 @@ class TenantSweep:
 
     def _survey_tenant(self, tenant, people):
         found = {}
-        for chunk in chunked(people.items(), SURVEY_CHUNK):
-            names = []
-            for _key, wanted in chunk:
-                names.extend(name for name in wanted if name not in names)
-            listed = self._read_all(tenant, "Users", odata_any_equal(("UserName", "EmailAddress"), names))
-            for key, wanted in chunk:
-                found[key] = tenant_matches(listed, wanted)
+        keys = list(people)
+        names_fields = ("UserName", "EmailAddress")
+        position = 0
+        for chunk in filter_chunks([people[key] for key in keys], names_fields):
+            names = chunk_values(chunk)
+            listed = self._read_all(tenant, "Users", odata_any_equal(names_fields, names)) if names else []
+            for key in keys[position:position + len(chunk)]:
+                found[key] = tenant_matches(listed, people[key])
+            position += len(chunk)
         ids = sorted(set(orchestrator_id(user.get("Id")) for users in found.values() for user in users))
         busy, workspaces = {}, {}
-        for chunk in chunked(ids, ID_CHUNK):
+        # Validate takes the ids in its path, not in a $filter; the same chunks keep its address as short.
+        for chunk in filter_chunks([[one] for one in ids], ("OwnerId",)):
+            chunk = chunk_values(chunk)
             busy.update(self._busy(tenant, chunk))
             for workspace in self._read_all(tenant, "PersonalWorkspaces", odata_any_equal(("OwnerId",), chunk)):
                 owner = orchestrator_id(workspace.get("OwnerId"), "personal workspace owner")
@@ -1269,6 +1335,13 @@ class TenantSweep:
             if not page or (counted and len(items) >= total) or (not counted and len(page) < ORCHESTRATOR_PAGE):
                 return items
 
+    def _read_by_ids(self, tenant, entity, ids):
+        """The items of an OData collection with these ids, in reads that fit the node limit."""
+        items = []
+        for chunk in filter_chunks([[one] for one in ids], ("Id",)):
+            items.extend(self._read_all(tenant, entity, odata_any_equal(("Id",), chunk_values(chunk))))
+        return items
+
     def _busy(self, tenant, ids):
         url = "%s/odata/Users/UiPath.Server.Configuration.OData.Validate(userIds=[%s])" % (
             self.bases[tenant], ",".join(str(one) for one in ids))
@@ -1290,11 +1363,15 @@ class TenantSweep:
         return described or None
 
     # --- plan -----------------------------------------------------------------------------------
-    def plan(self, key, who):
-        """The tenant steps of one person, tenant by tenant: each personal workspace, then the Orchestrator user.
-        Raises a ProviderError, before any change anywhere, for a tenant that could not be read, a name that
-        matches several Orchestrator users, or robots that are busy (or whose state was not reported)."""
-        steps = []
+    def plan(self, key, who, entry):
+        """The tenant steps of one person. Raises a ProviderError, before any change anywhere, for a tenant that
+        could not be read, a name that matches several Orchestrator users, robots that are busy (or whose state was
+        not reported), or a workspace to delete that other users are exploring.
+
+        Tenant by tenant, the Orchestrator user then, with delete, its workspaces; with convert, every conversion in
+        every tenant comes first, so that a refused one (the API definition says OAuth may not convert) leaves
+        everything as it was. In check mode, the workspaces that would be kept are named in the entry's follow-up."""
+        conversions, steps, kept = [], [], []
         for tenant in self.tenants:
             finding = self.findings.get(tenant)
             if isinstance(finding, Exception):
@@ -1322,46 +1399,78 @@ class TenantSweep:
                                        "has busy robots" if busy else
                                        "was not reported by the check of its robots (Validate), so whether they are "
                                        "busy is not known", NOTHING_REMOVED))
-            for workspace in finding["workspaces"].get(str(user_id), []):
-                steps.append(self._workspace_step(tenant, workspace))
-            steps.append(self._user_step(tenant, user, user_id))
-        return steps
+            workspaces = finding["workspaces"].get(str(user_id), [])
+            if self.workspace_mode == "convert":
+                conversions.extend(self._convert_step(tenant, workspace) for workspace in workspaces)
+                steps.append(self._user_step(tenant, user, user_id))
+            elif self.workspace_mode == "delete":
+                self._check_deletable(tenant, workspaces)
+                steps.append(self._user_step(tenant, user, user_id))
+                steps.extend(self._delete_step(tenant, workspace) for workspace in workspaces)
+            else:
+                steps.append(self._user_step(tenant, user, user_id, kept=workspaces))
+                kept.extend(kept_item(tenant, workspace, user, "would be") for workspace in workspaces)
+        if self.directory.check_mode:
+            # Only for a person the plan does not fail: a failed one keeps everything.
+            entry.follow_up.extend(kept)
+        return conversions + steps
 
-    def _step(self, tenant, description, call, leftover):
+    def _step(self, tenant, description, call, leftover, after=None):
         step = Step(description, call, leftover=leftover)
         step.tenant = tenant
+        # Run once the step is done, with the entry; a ProviderError fails the entry there.
+        step.after = after
         return step
 
-    def _workspace_step(self, tenant, workspace):
+    @staticmethod
+    def _check_deletable(tenant, workspaces):
+        """A workspace other users explore has user associations this task does not end: Orchestrator would refuse
+        to delete it, after its owner was removed."""
+        for workspace in workspaces:
+            explorers = [str(one) for one in workspace.get("ExploringUserIds") or []]
+            if explorers:
+                raise ProviderError(ORCHESTRATOR, "personal workspace %s in tenant %s is being explored by "
+                                    "Orchestrator users %s: Orchestrator deletes a folder only when no user is associated with it, "
+                                    "and this task does not end another user's exploring; stop exploring it in "
+                                    "Orchestrator (Tenant > Folders > Personal Workspaces), or set personal_workspace: "
+                                    "keep; %s" % (workspace_text(workspace), tenant, ", ".join(explorers),
+                                                  NOTHING_REMOVED))
+
+    def _delete_step(self, tenant, workspace):
         workspace_id = orchestrator_id(workspace.get("Id"), "personal workspace")
-        name = workspace.get("Name")
-        where = "tenant %s" % tenant
-        if self.workspace_mode == "delete":
-            return self._step(tenant, "deleted personal workspace %s (%s) in tenant %s"
-                              % (json.dumps(name), workspace_id, tenant),
-                              lambda: self._delete_workspace(tenant, workspace_id),
-                              leftover_item("personal workspace", "deleted", id=str(workspace_id), name=name,
-                                            where=where))
+        return self._step(tenant, "deleted personal workspace %s in tenant %s" % (workspace_text(workspace), tenant),
+                          lambda: self._delete_workspace(tenant, workspace),
+                          leftover_item("personal workspace", "deleted", id=str(workspace_id),
+                                        name=workspace.get("Name"), where="tenant %s" % tenant))
+
+    def _convert_step(self, tenant, workspace):
+        workspace_id = orchestrator_id(workspace.get("Id"), "personal workspace")
         folder = converted_folder_name(workspace)
-        return self._step(tenant, "converted personal workspace %s (%s) to the folder %s in tenant %s"
-                          % (json.dumps(name), workspace_id, json.dumps(folder), tenant),
+        return self._step(tenant, "converted personal workspace %s to the folder %s in tenant %s"
+                          % (workspace_text(workspace), json.dumps(folder), tenant),
                           lambda: self._convert_workspace(tenant, workspace_id, folder),
                           leftover_item("personal workspace", "converted to a folder", id=str(workspace_id),
-                                        name=name, where=where))
+                                        name=workspace.get("Name"), where="tenant %s" % tenant))
 
-    def _user_step(self, tenant, user, user_id):
+    def _user_step(self, tenant, user, user_id, kept=()):
         name = user.get("UserName") or user.get("EmailAddress")
-        return self._step(tenant, "removed Orchestrator user %s (%s) from tenant %s" % (json.dumps(name), user_id, tenant),
-                          lambda: self._remove_user(tenant, user_id),
+        description = "removed Orchestrator user %s (%s) from tenant %s" % (json.dumps(name), user_id, tenant)
+        after = None
+        if kept:
+            # What is done to the workspace is part of what an approval compares.
+            description += ", leaving its personal workspace%s %s as it is" % (
+                "s" if len(kept) > 1 else "", ", ".join(workspace_text(workspace) for workspace in kept))
+            after = functools.partial(self._confirm_kept, tenant, user, kept)
+        return self._step(tenant, description, lambda: self._remove_user(tenant, user_id),
                           leftover_item("Orchestrator user", "removed", id=str(user_id), name=name,
-                                        where="tenant %s" % tenant))
+                                        where="tenant %s" % tenant), after=after)
 
     # --- changes --------------------------------------------------------------------------------
     def _convert_workspace(self, tenant, workspace_id, folder):
         url = "%s/odata/PersonalWorkspaces(%d)/UiPath.Server.Configuration.OData.ConvertToFolder" % (
             self.bases[tenant], workspace_id)
         try:
-            # The body (a folder name) is inferred from the API definition's request model.
+            # The body (a folder name) is the API definition's request model.
             response = self.transport.request("POST", url, json={"folderName": folder})
         except NotFoundError as exc:
             if exc.lost_answer:
@@ -1372,8 +1481,17 @@ class TenantSweep:
             raise retold(exc, "%s; %s" % (exc.message, HINT_CONVERT_AUTH))
         return trace_id(response_json(response))
 
-    def _delete_workspace(self, tenant, workspace_id):
-        return self._delete(tenant, "%s/odata/Folders(%d)" % (self.bases[tenant], workspace_id))
+    def _delete_workspace(self, tenant, workspace):
+        workspace_id = orchestrator_id(workspace.get("Id"), "personal workspace")
+        try:
+            return self._delete(tenant, "%s/odata/Folders(%d)" % (self.bases[tenant], workspace_id))
+        except ProviderError as exc:
+            raise retold(exc, "personal workspace %s was not deleted: %s; its owner is no longer a user of the tenant "
+                         "(Orchestrator deletes a folder only without user associations, so the owner was removed "
+                         "first), so the workspace is left in tenant %s without its owner, with what it holds: in "
+                         "Orchestrator (Tenant > Folders > Personal Workspaces), convert it to a folder, or empty it "
+                         "and delete it; a later run cannot find it by the leaver's name"
+                         % (workspace_text(workspace), exc.message, tenant))
 
     def _remove_user(self, tenant, user_id):
         return self._delete(tenant, "%s/odata/Users(%d)" % (self.bases[tenant], user_id))
@@ -1386,13 +1504,42 @@ class TenantSweep:
             return exc.lost_answer.get("request_id") if exc.lost_answer else ALREADY_GONE
         return trace_id(response_json(response))
 
+    def _confirm_kept(self, tenant, owner, workspaces, entry):
+        """After the owner's removal: read the kept workspaces again, and name each for a person. What Orchestrator
+        does to a workspace whose owner is removed is not documented; one that is gone is a loud failure, never a
+        workspace named as left."""
+        ids = [orchestrator_id(workspace.get("Id"), "personal workspace") for workspace in workspaces]
+        try:
+            listed = self._read_by_ids(tenant, "PersonalWorkspaces", ids)
+        except ProviderError as exc:
+            raise retold(exc, "the personal workspaces %s could not be read again after their owner was removed, so "
+                         "whether they are still there is not known: %s" % (
+                             ", ".join(workspace_text(one) for one in workspaces), exc.message))
+        present = set(str(one.get("Id")) for one in listed if isinstance(one, dict))
+        gone = [workspace for workspace in workspaces if str(workspace.get("Id")) not in present]
+        if gone:
+            raise ProviderError(ORCHESTRATOR, "personal workspace %s is no longer listed after its owner was removed: "
+                                "Orchestrator may remove a workspace with its owner (UiPath does not document what "
+                                "becomes of it), so what it held may be gone; look for it in Orchestrator (Tenant > "
+                                "Folders > Personal Workspaces) and in the tenant's audit log"
+                                % ", ".join(workspace_text(one) for one in gone))
+        entry.follow_up.extend(kept_item(tenant, workspace, owner, "was") for workspace in workspaces)
+
     def apply(self, entries):
         """Run every entry's tenant steps; return the entries whose organization user is to be deleted now."""
         fail_unfinished(self.directory.run(entries, self._run_steps))
         remaining = []
         for entry in entries:
-            if entry.failed or not entry.found:
-                continue  # failed, or already absent from the organization (only its tenants were swept)
+            if entry.failed:
+                continue
+            if not entry.found:
+                # Already absent from the organization: only its tenants were swept, and only what this run's
+                # answers prove is said.
+                if any(item.get("kind") == "Orchestrator user" for item in entry.leftover):
+                    entry.msg = "already absent; its Orchestrator users were removed"
+                elif entry.changed:
+                    entry.msg = "already absent; %s" % "; ".join(entry.actions)
+                continue
             entry.steps = [step for step in entry.steps if getattr(step, "tenant", None) is None]
             remaining.append(entry)
         return remaining
@@ -1403,13 +1550,39 @@ class TenantSweep:
             try:
                 outcome = step.call()
             except ProviderError as exc:
-                done = [one.description for one in tenant_steps[:index]]
-                left = [one.description for one in tenant_steps[index:]]
-                organization = ("the organization user was kept (not deleted), so the task can run again once "
-                                "this is fixed" if entry.found else "the organization user was already absent")
-                entry.fail(retold(exc, "tenant %s: %s. Done for this user before: %s. Not done: %s; %s"
-                                  % (step.tenant, exc.message, "; ".join(done) or "nothing", "; ".join(left),
-                                     organization)))
+                self._fail(entry, step, exc, tenant_steps[index:])
                 return
             if outcome is not ALREADY_GONE:
                 entry.done(step, outcome)
+            if step.after is not None:
+                try:
+                    step.after(entry)
+                except ProviderError as exc:
+                    self._fail(entry, step, exc, tenant_steps[index + 1:])
+                    return
+
+    @staticmethod
+    def _fail(entry, step, exc, left):
+        """Fail the entry at a tenant step: what this run did for it, what it did not, and the organization user."""
+        organization = ("the organization user was kept (not deleted), so the task can run again once this is fixed"
+                        if entry.found else "the organization user was already absent")
+        entry.fail(retold(exc, "tenant %s: %s. Done for this user before: %s. Not done: %s; %s"
+                          % (step.tenant, exc.message, "; ".join(entry.actions) or "nothing",
+                             "; ".join(one.description for one in left) or "nothing else in the tenants",
+                             organization)))
+
+
+def workspace_text(workspace):
+    """A personal workspace as actions and messages name it: its name in quotes and its id."""
+    return "%s (%s)" % (json.dumps(workspace.get("Name")), workspace.get("Id"))
+
+
+def kept_item(tenant, workspace, owner, done):
+    """The manual_follow_up item of a personal workspace left as it is (`done`: "was", or "would be")."""
+    return follow_up_item("personal workspace", "%s, the personal workspace of Orchestrator user %s (%s), %s left as "
+                          "it is, with what it holds: UiPath's API definition does not let OAuth tokens (this module's) "
+                          "convert it to a folder (ConvertToFolder). In Orchestrator, Tenant > Folders > Personal "
+                          "Workspaces: Convert to folder to keep its automations, or delete it if nothing in it is "
+                          "needed; once its owner is removed, a later run cannot find it by the leaver's name"
+                          % (workspace_text(workspace), json.dumps(owner.get("UserName") or owner.get("EmailAddress")),
+                             owner.get("Id"), done), where="tenant %s" % tenant)

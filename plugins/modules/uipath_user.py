@@ -33,7 +33,8 @@ description:
   - With O(tenants) and O(state=absent), the leaver's Orchestrator user in each tenant is removed before the
     organization user; see O(tenants). Each removed user's result lists in RV(users[].leftover) what was removed
     beyond the organization user, and in RV(users[].manual_follow_up) what no API call of this module removes
-    (personal access tokens, and with O(state=disabled) the tenant users left as they are).
+    (personal access tokens, personal workspaces left as they are, and with O(state=disabled) the tenant users
+    left as they are).
 options:
   tenants:
     description:
@@ -41,11 +42,14 @@ options:
         With O(state=absent), in each tenant the leaver's Orchestrator user (found by the organization user's
         user name or e-mail, with C(GET /odata/Users) and an exact C($filter), matched again here as the identity
         server compares names) is removed with C(DELETE /odata/Users({key})) before the organization user is
-        deleted, after its personal workspace is handled (O(personal_workspace)).
+        deleted; its personal workspace is handled as O(personal_workspace) says.
       - Before any change anywhere, every tenant is read for every user of the task, and each found user's robots
         are checked with C(GET /odata/Users/UiPath.Server.Configuration.OData.Validate(userIds=[...])). A tenant
         that cannot be read (unknown tenant, missing scopes or role), a name that matches several Orchestrator
         users, or robots that are busy fail that user with nothing removed anywhere.
+      - Orchestrator refuses a C($filter) of more than 100 nodes (OData's C(MaxNodeCount), "The maximum number of
+        expressions is 100" in its API definition), so the reads are split for each filter to stay within it with a
+        margin (4 users with a user name and a different e-mail, or 14 Orchestrator ids, a read).
       - If a tenant step fails, the user fails naming the tenant, what was done and what is left, and the
         organization user is not deleted; running the task again continues.
       - A user already absent from the organization but given by O(user_name) is still looked for in the tenants,
@@ -64,18 +68,26 @@ options:
     elements: str
   personal_workspace:
     description:
-      - What happens to the personal workspace of each Orchestrator user removed through O(tenants), before the
-        user is removed.
+      - What happens to the personal workspace of each Orchestrator user removed through O(tenants). It is part of
+        each step's text in RV(users[].actions), so that a plan approved with one value does not cover another.
+      - V(keep) leaves it as it is, with what it holds. The Orchestrator user is removed, then the workspace is read
+        again (UiPath does not document what becomes of a workspace whose owner is removed; if it is gone, the user
+        fails, saying so, and the organization user is kept), and RV(users[].manual_follow_up) names it with its
+        tenant and what to do in Orchestrator (convert it to a folder, or delete it). No API call this module may
+        make keeps what a workspace holds (see V(convert)).
       - V(convert) turns it into a standard folder named after it (C(<workspace name> (<id>))), with
-        C(POST /odata/PersonalWorkspaces({key})/UiPath.Server.Configuration.OData.ConvertToFolder), so that no
-        automation is lost. UiPath's published API definition marks this call as not supported with OAuth tokens;
-        if Orchestrator refuses it, the user fails at that tenant with what to do (convert it in Orchestrator, or
-        use V(delete)), and nothing after it is removed.
-      - V(delete) deletes the workspace with C(DELETE /odata/Folders({key})); Orchestrator refuses to delete a
-        folder that still holds entities, and the user then fails the same way.
+        C(POST /odata/PersonalWorkspaces({key})/UiPath.Server.Configuration.OData.ConvertToFolder), before any
+        Orchestrator user is removed in any tenant. UiPath's published API definition says this call does not
+        support OAuth authentication, and every token this module uses is OAuth (client credentials, personal access
+        tokens), so this is for an Orchestrator that accepts it anyway. A refusal fails the user with nothing removed anywhere.
+      - V(delete) deletes it with C(DELETE /odata/Folders({key})) after its owner is removed (Orchestrator deletes a
+        folder only when no entities and no user associations are left in it, and the owner is one). A workspace
+        other users are exploring fails the user before any change; one that still holds entities is refused by
+        Orchestrator after its owner was removed, and the user fails naming the workspace, left without its owner,
+        and what to do, with the organization user kept.
     type: str
-    choices: [convert, delete]
-    default: convert
+    choices: [keep, convert, delete]
+    default: keep
 author:
   - identity.lifecycle contributors (@identity-lifecycle)
 extends_documentation_fragment:
@@ -113,7 +125,7 @@ EXAMPLES = r"""
     tenants:
       - DefaultTenant
       - Production
-    personal_workspace: convert
+    personal_workspace: keep  # each workspace is named in users[].manual_follow_up, for a person to convert
   delegate_to: localhost
   register: offboarding
 
@@ -169,8 +181,9 @@ users:
       sample: already absent
     leftover:
       description:
-        - What was removed beyond the organization user (in check mode, what would be), one item per step, in
-          order. Empty without O(tenants).
+        - What was removed (or converted) beyond the organization user (in check mode, what would be), one item per
+          step, in order. Empty without O(tenants). A workspace left as it is is never here (see
+          RV(users[].manual_follow_up)).
       type: list
       elements: dict
       returned: always
@@ -207,15 +220,17 @@ users:
     manual_follow_up:
       description:
         - What this task found and no API call of it removes, for a person to act on. For a deleted user (or, in
-          check mode, a user who would be deleted), its personal access tokens; with O(state=disabled) and
-          O(tenants), the Orchestrator users left in the tenants; for a user given by id that no longer exists,
-          that its Orchestrator users were not looked for.
+          check mode, a user who would be deleted), its personal access tokens; with O(personal_workspace=keep),
+          each personal workspace left as it is (kind V(personal workspace), with its tenant); with
+          O(state=disabled) and O(tenants), the Orchestrator users left in the tenants; for a user given by id that
+          no longer exists, that its Orchestrator users were not looked for.
       type: list
       elements: dict
       returned: always
       contains:
         kind:
-          description: What it is about, such as V(personal access tokens) or V(Orchestrator users).
+          description: What it is about, such as V(personal access tokens), V(personal workspace) or
+            V(Orchestrator users).
           type: str
         where:
           description: The organization or tenants it concerns.

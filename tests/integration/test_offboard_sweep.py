@@ -328,10 +328,14 @@ def test_one_leaver_offboarded_end_to_end_at_all_three_providers_with_the_sweep(
         ("API token", "revoked"), ("API token", "revoked"), ("Atlassian account", "deactivated")]
     account = simulators["atlassian_admin"].account("712020:demo-dana")
     assert account["account_status"] == "inactive" and not account.get("tokens")
-    # UiPath: the Orchestrator users of both tenants removed before the organization user, the workspace kept.
+    # UiPath: the Orchestrator users of both tenants removed before the organization user; the workspace left as it
+    # is (no call the module may make keeps what it holds) and named for a person, never claimed as removed.
     assert sorted((item["kind"], item["where"]) for item in uipath_row["leftover"]) == [
-        ("Orchestrator user", "tenant DefaultTenant"), ("Orchestrator user", "tenant Production"),
-        ("personal workspace", "tenant DefaultTenant")]
+        ("Orchestrator user", "tenant DefaultTenant"), ("Orchestrator user", "tenant Production")]
+    [kept] = [item for item in uipath_row["manual_follow_up"] if item["kind"] == "personal workspace"]
+    assert kept["where"] == "tenant DefaultTenant" and "(620795)" in kept["detail"]
+    assert [(one["Id"], one["entities"]) for one in simulators["uipath"].tenant("DefaultTenant")["personal_workspaces"]
+            if one["OwnerId"] == 1475514] == [(620795, 2)]
     for tenant in ("DefaultTenant", "Production"):
         users = [user["UserName"] for user in simulators["uipath"].tenant(tenant)["users"]]
         assert "dana.lee@example.com" not in users and "sam.taylor@example.com" in users

@@ -687,6 +687,20 @@ def test_uipath_says_nothing_left_only_when_every_tenant_was_searched():
     assert "sweep" not in disabled["leavers"][0]["results"]["uipath"]
 
 
+def test_uipath_never_says_nothing_left_beside_a_workspace_it_left():
+    # The leaver's Orchestrator user was gone already (not removed by this run), its personal workspace is there and
+    # kept: the sweep found something, and names it for a person.
+    leavers = [{"email": "a@example.com"}]
+    targets = offboard.offboard_targets(leavers, "uipath")
+    kept = {"kind": "personal workspace", "where": "tenant T1", "detail": '"a\'s workspace" (7), ... was left as it is'}
+    by_name = {"users": [{"user_id": "g-1", "user_name": "a@example.com", "found": True, "changed": True,
+                          "state": "absent", "actions": ["deleted"], "msg": "deleted", "manual_follow_up": [kept]}]}
+    outcomes = offboard.offboard_outcomes(targets, None, by_name, "absent", False, "f")
+    report = localhost_report(leavers, "uipath", outcomes, ["uipath"], directory_id="org")
+    result = report["leavers"][0]["results"]["uipath"]
+    assert "sweep" not in result and kept in result["manual_follow_up"]
+
+
 def test_an_atlassian_account_not_found_by_email_is_not_claimed_swept():
     leavers, outcomes = deleted_by_name("atlassian")
     sweep_targets = offboard_sweep.offboard_sweep_targets(outcomes, leavers, "atlassian", "absent")

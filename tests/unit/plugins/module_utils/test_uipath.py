@@ -960,6 +960,65 @@ def test_the_simulator_reads_the_filter_the_client_writes_as_the_same_values(nam
     assert parse_filter("(%s)" % _uipath.odata_any_equal(("OwnerId",), [3, 4])) == [("OwnerId", 3), ("OwnerId", 4)]
 
 
+def test_filter_nodes_are_counted_as_odata_counts_them():
+    # `Field eq 'text'`: the operator, the property, its range variable and the constant; an Int32 literal against
+    # an Int64 key is converted (one node more); each `or` is one node.
+    assert _uipath.odata_filter_nodes(("UserName",), ["a"]) == 4
+    assert _uipath.odata_filter_nodes(("UserName", "EmailAddress"), ["a", "b"]) == 4 * 4 + 3
+    assert _uipath.odata_filter_nodes(("OwnerId",), [620795]) == 5
+    assert _uipath.odata_filter_nodes(("OwnerId",), [2 ** 31]) == 4  # already an Int64 literal
+    assert _uipath.odata_filter_nodes(("OwnerId",), [11, 12, 13]) == 3 * 5 + 2
+    # 20 comparisons of text fit (99 nodes), 21 do not; 16 small ids fit (95), 17 do not.
+    assert _uipath.odata_filter_nodes(("UserName",), ["x"] * 20) == 99 <= _uipath.ODATA_MAX_NODES
+    assert _uipath.odata_filter_nodes(("UserName",), ["x"] * 21) > _uipath.ODATA_MAX_NODES
+    assert _uipath.odata_filter_nodes(("Id",), list(range(17))) > _uipath.ODATA_MAX_NODES
+    # The margin the sweep plans with: one node more for each comparison.
+    assert _uipath.planned_filter_nodes(("UserName", "EmailAddress"), ["a", "b"]) == 4 * 5 + 3
+
+
+@pytest.mark.parametrize("fields,values", [
+    (("UserName", "EmailAddress"), ["dana.lee@example.com"]), (("UserName", "EmailAddress"), ["a", "b'c", "d"]),
+    (("OwnerId",), [1, 620795, 2 ** 31 - 1, 2 ** 31, 9 * 10 ** 15]), (("Id",), list(range(40))),
+    (("UserName", "EmailAddress"), ["n%d" % number for number in range(40)])])
+def test_the_client_and_the_simulator_count_the_same_nodes(fields, values):
+    # Two independent implementations of one documented count: the client's, and the simulator's from the filter
+    # text it receives.
+    from simulators.uipath import filter_node_count, parse_filter
+
+    text = _uipath.odata_any_equal(fields, values)
+    assert _uipath.odata_filter_nodes(fields, values) == filter_node_count(parse_filter(text))
+
+
+@pytest.mark.parametrize("fields,groups", [
+    (("UserName", "EmailAddress"), [["u%d" % number, "e%d@example.com" % number] for number in range(25)]),
+    (("UserName", "EmailAddress"), [["same%d@example.com" % number] for number in range(30)]),
+    (("UserName", "EmailAddress"), [["u%d" % number, "e%d" % number] if number % 2 else ["e%d" % number]
+                                    for number in range(23)]),
+    (("OwnerId",), [[number] for number in range(100, 160)]),
+    (("OwnerId",), [[2 ** 40 + number] for number in range(50)]),
+])
+def test_filters_are_split_so_that_each_fits_with_its_margin(fields, groups):
+    chunks = _uipath.filter_chunks(groups, fields)
+    # Every group once, whole and in order.
+    assert [group for chunk in chunks for group in chunk] == groups
+    for index, chunk in enumerate(chunks):
+        values = _uipath.chunk_values(chunk)
+        assert _uipath.planned_filter_nodes(fields, values) <= _uipath.ODATA_MAX_NODES
+        # The margin: what OData counts leaves a node spare for every comparison.
+        comparisons = len(fields) * len(values)
+        assert _uipath.odata_filter_nodes(fields, values) <= _uipath.ODATA_MAX_NODES - comparisons
+        if index + 1 < len(chunks):
+            # Not split more than needed: the next group would not have fitted.
+            more = _uipath.chunk_values(chunk + chunks[index + 1][:1])
+            assert _uipath.planned_filter_nodes(fields, more) > _uipath.ODATA_MAX_NODES
+
+
+def test_a_name_shared_by_two_people_is_asked_for_once():
+    chunks = _uipath.filter_chunks([["dana"], ["dana", "dana@example.com"]], ("UserName", "EmailAddress"))
+    assert chunks == [[["dana"], ["dana", "dana@example.com"]]]
+    assert _uipath.chunk_values(chunks[0]) == ["dana", "dana@example.com"]
+
+
 def test_tenant_users_match_exactly_as_names_compare_and_only_people():
     users = [
         {"Id": 1, "UserName": "DANA.LEE@example.com", "EmailAddress": None, "Type": "DirectoryUser"},
@@ -997,6 +1056,10 @@ def test_missing_tenant_scopes_accept_the_full_or_the_read_and_write_scopes():
     assert _uipath.missing_tenant_scopes("OR.Users.Read OR.Folders.Read") == [
         "OR.Users (or OR.Users.Read and OR.Users.Write)", "OR.Folders (or OR.Folders.Read and OR.Folders.Write)"]
     assert _uipath.missing_tenant_scopes("PM.User OR.Users", reads_only=True) == ["OR.Folders (or OR.Folders.Read)"]
+    # Workspaces kept as they are: folders are only read.
+    assert _uipath.missing_tenant_scopes("OR.Users.Read OR.Users.Write OR.Folders.Read", changes_folders=False) == []
+    assert _uipath.missing_tenant_scopes("OR.Users.Read OR.Users.Write OR.Folders.Read") == [
+        "OR.Folders (or OR.Folders.Read and OR.Folders.Write)"]
     assert _uipath.missing_tenant_scopes("") == _uipath.missing_tenant_scopes("PM.User")
 
 
