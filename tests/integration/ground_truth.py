@@ -28,7 +28,6 @@ and reads the state). `RunWatch` runs it on every role-level run of the integrat
 from __future__ import annotations
 
 import collections
-import copy
 import json
 import os
 import re
@@ -265,7 +264,7 @@ class UiPathAdapter(Adapter):
     def read(self, simulator):
         snapshot = simulator.snapshot()
         with simulator.lock:
-            settings = copy.deepcopy(simulator.settings)
+            standalone = simulator.settings.get("standalone")
         organizations = {}
         for name, organization in snapshot["organizations"].items():
             tenants = {}
@@ -287,9 +286,7 @@ class UiPathAdapter(Adapter):
                                                     "active": user.get("isActive", True) is not False})
                               for user in organization["users"]),
                 "tenants": tenants}
-        return {"organizations": organizations, "standalone": settings.get("standalone"),
-                "protected": sorted(settings.get("protected_users") or {}),
-                "delete_refusal": settings.get("delete_refusal")}
+        return {"organizations": organizations, "standalone": standalone}
 
     def organization_of(self, state, directory_id, url):
         """The organization the report's directory id names: the organization, or an identity URL of it."""
@@ -321,28 +318,24 @@ class UiPathAdapter(Adapter):
             return [Change(observed, entry, self.provider, None, "unknown")]
         lowered = [part.lower() for part in rest]
         if lowered == ["api", "user"] and method == "DELETE":
-            ids = entry.get("user_ids") or [None]
-            return [self._delete(observed, entry, organization, one, ids) for one in ids]
+            return [self._delete(observed, entry, organization, one) for one in entry.get("user_ids") or [None]]
         if lowered[:2] == ["api", "user"] and len(rest) == 3 and method == "DELETE":
-            return [self._delete(observed, entry, organization, rest[2], [rest[2]])]
+            return [self._delete(observed, entry, organization, rest[2])]
         if lowered[:2] == ["api", "user"] and len(rest) == 3 and method == "PUT":
             kind = {False: "disable user", True: "enable user"}.get(entry.get("is_active"), "update user")
             return [Change(observed, entry, self.provider, organization, kind, rest[2].lower(), owner=rest[2].lower())]
         return [Change(observed, entry, self.provider, organization, "unknown")]
 
-    def _delete(self, observed, entry, organization, user_id, batch):
-        """A delete of one user (alone or in a bulk delete): carried out when the answer was a success, the user
-        was there, and the simulator does not refuse to delete a protected user of the batch."""
+    def _delete(self, observed, entry, organization, user_id):
+        """A delete of one user (alone or in a bulk delete): carried out when the answer was a success and the
+        simulator did not log the id as not deleted (an unknown or protected user, answered 204 or 200 in some of
+        its settings)."""
         if user_id is None:
             return Change(observed, entry, self.provider, organization, "delete user")
         user_id = user_id.lower()
-        before = observed.before
-        protected = set(before["protected"])
-        refused = user_id in protected or (protected & set(one.lower() for one in batch)
-                                           and before["delete_refusal"] != "succeeded_false_partial")
-        there = user_id in before["organizations"].get(organization, {}).get("users", {})
+        kept = set(one.lower() for one in entry.get("not_deleted") or [])
         return Change(observed, entry, self.provider, organization, "delete user", user_id, owner=user_id,
-                      effective=carried_out(entry) and there and not refused)
+                      effective=carried_out(entry) and user_id not in kept)
 
     def _orchestrator(self, observed, entry, organization, tenant, rest):
         method = entry["method"]
@@ -402,16 +395,18 @@ class AlibabaAdapter(Adapter):
                 owners = dict((account, dict(users)) for account, users in
                               simulator.directories[directory_id]["ram_users"].items() if users)
             directories[directory_id] = {
-                "users": dict((user["UserId"], {"UserName": user["UserName"], "active": user.get("Status") != "Disabled"})
-                              for user in spec["users"]),
+                "users": dict((user["UserId"], {"UserName": user["UserName"],
+                                                "active": user.get("Status") != "Disabled"}) for user in spec["users"]),
                 "mfa": dict(spec["mfa_devices"]),
                 "memberships": dict(spec["memberships"]),
-                "assignments": [{"config_id": one["AccessConfigurationId"], "config_name": one["AccessConfigurationName"],
-                                 "target": one["TargetId"], "principal_type": one["PrincipalType"],
-                                 "principal_id": one["PrincipalId"]} for one in spec["access_assignments"]],
+                "assignments": [{"config_id": one["AccessConfigurationId"],
+                                 "config_name": one["AccessConfigurationName"], "target": one["TargetId"],
+                                 "principal_type": one["PrincipalType"], "principal_id": one["PrincipalId"]}
+                                for one in spec["access_assignments"]],
                 "provisionings": dict((one["UserProvisioningId"], {
                     "principal_type": one["PrincipalType"], "principal_id": one["PrincipalId"],
-                    "target": one["TargetId"], "strategy": one["DeletionStrategy"]}) for one in spec["user_provisionings"]),
+                    "target": one["TargetId"], "strategy": one["DeletionStrategy"]})
+                    for one in spec["user_provisionings"]),
                 "ram_users": owners,
                 "provisioned": dict(spec["provisioned_access_configurations"])}
         return {"directories": directories}
@@ -445,7 +440,8 @@ class AlibabaAdapter(Adapter):
                            deprovision=params.get("DeprovisionStrategy") == self.DEPROVISION)]
         if action == "DeleteUserProvisioning":
             provisioning_id = params.get("UserProvisioningId")
-            known = observed.before["directories"].get(directory, {}).get("provisionings", {}).get(provisioning_id) or {}
+            provisionings = observed.before["directories"].get(directory, {}).get("provisionings", {})
+            known = provisionings.get(provisioning_id) or {}
             owner = known.get("principal_id") if known.get("principal_type") == "User" else None
             return [Change(observed, entry, self.provider, directory, "delete provisioning", provisioning_id,
                            owner=owner, where=known.get("target"),
@@ -926,7 +922,7 @@ class Checker:
                 after = row.observed.after["directories"].get(row.directory, {})
                 left = sorted(one for one, spec in after.get("provisionings", {}).items()
                               if spec["principal_type"] == "User" and spec["principal_id"] == user_id)
-                self.claim(row.provider, not left, "sweep claim contradicted", row.label,
+                self.claim(row.provider, not left, "alibaba sweep claim contradicted", row.label,
                            "sweep %r for user %s" % (status, user_id),
                            "after the run its RAM user provisionings %s are there" % ", ".join(left))
 
@@ -940,8 +936,8 @@ class Checker:
             state = admin.before
             found = sorted(account_id for account_id, account in state["accounts"].items()
                            if AdminAdapter.visible(account) and folded(account["email"]) == email)
-            self.claim(row.provider, not found, "sweep claim contradicted", row.label,
-                       "sweep 'not found' for %s" % sweep.get("user_name"),
+            self.claim(row.provider, not found, "atlassian sweep claim contradicted", row.label,
+                       "sweep 'not found' for %s" % (sweep.get("user_name") or sweep.get("user_id")),
                        "before the run the organization had account(s) %s with that email" % ", ".join(found))
             return
         if not self.real:
@@ -952,7 +948,7 @@ class Checker:
                         if email and folded(account["email"]) == email and AdminAdapter.visible(account))
         left = ["account %s: %s" % (one, AdminAdapter.left_access(state["accounts"][one])) for one in sorted(accounts)
                 if AdminAdapter.left_access(state["accounts"][one])]
-        self.claim(row.provider, not left, "sweep claim contradicted", row.label,
+        self.claim(row.provider, not left, "atlassian sweep claim contradicted", row.label,
                    "sweep 'nothing left' for %s" % (sweep.get("user_name") or sweep.get("user_id")),
                    "after the run %s" % "; ".join(left))
 
@@ -962,7 +958,7 @@ class Checker:
         left = sorted("%s (%s) in tenant %s" % (user.get("UserName"), user_id, tenant["name"])
                       for tenant in tenants.values() for user_id, user in tenant["users"].items()
                       if names & UiPathAdapter.orchestrator_names(tenant, user_id))
-        self.claim(row.provider, not left, "sweep claim contradicted", row.label,
+        self.claim(row.provider, not left, "uipath sweep claim contradicted", row.label,
                    "sweep 'nothing left' (none found by the sweep)",
                    "after the run the leaver's Orchestrator users %s are there" % ", ".join(left))
 
@@ -1053,6 +1049,8 @@ class Checker:
             if not covering and change.kind == "delete access assignment" and any(
                     self.covers(item, change, hosts, exact=False) for item in self.approved_plan):
                 kind = "de-provisioning outside the approved plan"
+            elif not covering and self.named_by_plan(change, hosts):
+                kind = "a user the plan names by name changed by its new id"
             self.claim(change.provider, bool(covering), kind, self.run_label(),
                        "approval.result 'approved'", "this run sent %s (%s %s), which no item of the approved plan "
                        "covers" % (change.request(), change.kind, change.target))
@@ -1064,6 +1062,21 @@ class Checker:
                        self.run_label(), "approval.already_done %d of %d approved changes" % (
                            already, approval["approved_changes"]),
                        "this run itself made changes of %d item(s) of the approved plan" % done_now)
+
+    def named_by_plan(self, change, hosts):
+        """Whether the approved plan names the user a change addresses by a name (a leaver absent when rehearsed
+        has no id in the plan) and not by the id the change used: another person may have that name now."""
+        if change.kind not in ("delete user", "disable user"):
+            return False
+        adapter, before = change.observed.adapter, change.observed.before
+        user = adapter.user(before, change.directory, change.target) or {}
+        names = set(folded(user.get(field)) for field in ("userName", "email", "UserName") if user.get(field))
+        # A user who came after the run started is known by the rows that found it.
+        names.update(folded(row.result.get(field)) for row in self.rows_for(change)
+                     for field in ("user_name", "requested")
+                     if (row.user_id or "").lower() == (change.target or "").lower() and row.result.get(field))
+        return any(item.get("provider") == change.provider and item.get("directory") in hosts
+                   and folded(item.get("user_id")) in names for item in self.approved_plan)
 
     def covers(self, item, change, hosts, exact=True):
         if item.get("provider") != change.provider or item.get("directory") not in hosts:
@@ -1123,7 +1136,8 @@ def alibaba_action(change, action, before, exact=True):
     if change.kind == "remove MFA device":
         return action == "removed MFA device %s" % change.target
     if change.kind == "remove group membership":
-        return re.match(r"^removed from group %s(?: \(.*\))?$" % re.escape(change.target or ""), action, re.S) is not None
+        group = re.escape(change.target or "")
+        return re.match(r"^removed from group %s(?: \(.*\))?$" % group, action, re.S) is not None
     if change.kind == "delete access assignment":
         name = AlibabaAdapter.config_name(before, change.directory, change.target)
         match = re.match(r"^removed access assignment (.+?) on RD-Account (\S+?)(?P<rest>[,;:(].*)?$", action, re.S)
@@ -1159,7 +1173,8 @@ def leftover_matches(change, item):
                   "delete folder": ("personal workspace", "deleted")}[change.kind]
         return (kind, done) == wanted and ident == change.target and where.lower() == (change.where or "").lower()
     if change.kind == "delete provisioning":
-        wanted = "deleted with its RAM users" if change.detail.get("strategy") == "Delete" else "deleted, its RAM users kept"
+        wanted = ("deleted with its RAM users" if change.detail.get("strategy") == "Delete"
+                  else "deleted, its RAM users kept")
         return kind == "RAM user provisioning" and ident == change.target and done == wanted
     return False
 
@@ -1208,9 +1223,14 @@ KNOWN_FINDINGS = {
                                          "the plan: no action says that DeleteAccessAssignment de-provisions)",
     "de-provisioning outside the approved plan": "issue 18 finding 2 (offboard_alibaba_deprovision_access is not "
                                                  "part of the plan)",
+    "a user the plan names by name changed by its new id": "issue 18 finding 1 (an approved run deletes a user it "
+                                                           "looked up again by name: a new hire reusing a leaver's "
+                                                           "e-mail)",
     "already done by this run": "issue 18 finding 4 (approval.already_done counts changes this run made)",
     "refused run reports leftover removed": "issue 18 finding 5 (a refused run's report says leftover access was "
                                             "removed, with a plan)",
+    "atlassian sweep claim contradicted": "issue 18 finding 7 (with directory_id, the Atlassian sweep misses accounts "
+                                          "outside that directory and says not found or nothing left)",
 }
 
 

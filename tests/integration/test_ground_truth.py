@@ -129,8 +129,8 @@ def test_a_delete_answered_as_done_that_did_not_hold_is_reported_as_such():
 
 def test_a_delete_that_is_not_in_the_report_is_found():
     # The report says only Dana was removed; Sam's account went too.
-    verdict = check_report(report([dana_removed()]), scim_world(
-        scim_state("dana", "sam"), scim_state(), [entry("DELETE", SCIM_PATH % "dana"), entry("DELETE", SCIM_PATH % "sam")]))
+    both = [entry("DELETE", SCIM_PATH % "dana"), entry("DELETE", SCIM_PATH % "sam")]
+    verdict = check_report(report([dana_removed()]), scim_world(scim_state("dana", "sam"), scim_state(), both))
     assert kinds(verdict) == ["change not in the report"]
     assert "DELETE /scim/directory/d-1/Users/sam (HTTP 204)" in str(verdict.contradictions[0])
 
@@ -145,7 +145,8 @@ def test_a_refused_request_no_row_names_is_found():
 def test_a_change_in_check_mode_is_found():
     rehearsal = report([result(outcome="would remove", user_id="dana", requested="dana@example.com",
                                actions=["deleted"])], check_mode=True)
-    verdict = check_report(rehearsal, scim_world(scim_state("dana"), scim_state(), [entry("DELETE", SCIM_PATH % "dana")]))
+    deleted = [entry("DELETE", SCIM_PATH % "dana")]
+    verdict = check_report(rehearsal, scim_world(scim_state("dana"), scim_state(), deleted))
     assert kinds(verdict) == ["changed while not allowed to"]
     assert "nothing was changed in check mode" in str(verdict.contradictions[0])
     clean = check_report(rehearsal, scim_world(scim_state("dana"), scim_state("dana"), []))
@@ -171,9 +172,9 @@ def test_a_change_outside_the_approved_plan_is_found():
     approval = {"result": "approved", "approved_changes": 1, "already_done": 0}
     # The report even lists Sam's removal: it was still never approved.
     sam = result(user_id="sam", requested="sam@example.com", verified_absent=True)
-    verdict = check_report(report([dana_removed(), sam], approval=approval), scim_world(
-        scim_state("dana", "sam"), scim_state(), [entry("DELETE", SCIM_PATH % "dana"), entry("DELETE", SCIM_PATH % "sam")]),
-        approved_plan=plan)
+    both = [entry("DELETE", SCIM_PATH % "dana"), entry("DELETE", SCIM_PATH % "sam")]
+    verdict = check_report(report([dana_removed(), sam], approval=approval),
+                           scim_world(scim_state("dana", "sam"), scim_state(), both), approved_plan=plan)
     assert kinds(verdict) == ["change outside the approved plan"]
     assert "Users/sam" in str(verdict.contradictions[0])
     # The same plan in another directory covers nothing.
@@ -220,8 +221,8 @@ def sweep_world(admin_before, admin_after, admin_entries):
 
 def test_a_revoked_token_still_present_is_found():
     before = admin_state({"acc-dana": {"tokens": ["tok-1"], "status": "inactive"}})
-    truthful = check_report(report([swept_dana()]), sweep_world(before, admin_state({"acc-dana": {"status": "inactive"}}),
-                                                                [entry("DELETE", REVOKE)]))
+    after = admin_state({"acc-dana": {"status": "inactive"}})
+    truthful = check_report(report([swept_dana()]), sweep_world(before, after, [entry("DELETE", REVOKE)]))
     assert truthful.contradictions == []
     # The revocation answered 204, yet the token is still there.
     verdict = check_report(report([swept_dana()]), sweep_world(before, before, [entry("DELETE", REVOKE)]))
@@ -235,7 +236,7 @@ def test_a_revoked_token_still_present_is_found():
 def test_nothing_left_with_a_token_present_is_found():
     state = admin_state({"acc-dana": {"tokens": ["tok-2"], "status": "inactive"}})
     verdict = check_report(report([swept_dana("nothing left", leftover=())]), sweep_world(state, state, []))
-    assert kinds(verdict) == ["sweep claim contradicted"]
+    assert kinds(verdict) == ["atlassian sweep claim contradicted"]
     assert "account acc-dana: API tokens tok-2" in str(verdict.contradictions[0])
     # An account active in another directory of the organization is not "nothing left" either.
     state = admin_state({"acc-dana": {"managed": False, "memberships": {ORG_DIRECTORY: "suspended", "od-2": "active"}}})
@@ -246,7 +247,7 @@ def test_nothing_left_with_a_token_present_is_found():
 def test_not_found_while_the_organization_has_the_account_is_found():
     state = admin_state({"acc-dana": {"memberships": {"od-2": "active"}}})
     verdict = check_report(report([swept_dana("not found", leftover=())]), sweep_world(state, state, []))
-    assert kinds(verdict) == ["sweep claim contradicted"]
+    assert kinds(verdict) == ["atlassian sweep claim contradicted"]
 
 
 def test_an_organization_wide_token_revocation_is_never_in_any_report():
@@ -262,11 +263,10 @@ def uipath_state(users, tenants=None):
     return {"organizations": {ORG: {
         "users": dict((user_id, {"id": user_id, "userName": name, "email": name, "active": True})
                       for user_id, name in users.items()),
-        "tenants": dict((name.lower(), {"name": name, "users": dict((str(key), {"UserName": value, "EmailAddress": value})
-                                                                     for key, value in spec.items()),
-                                        "workspaces": {}, "folders": {}})
+        "tenants": dict((name.lower(), {"name": name, "workspaces": {}, "folders": {}, "users": dict(
+            (str(key), {"UserName": value, "EmailAddress": value}) for key, value in spec.items())})
                         for name, spec in (tenants or {}).items())}},
-        "standalone": ORG, "protected": [], "delete_refusal": "status"}
+        "standalone": ORG}
 
 
 def uipath_world(before, after, entries):
@@ -285,14 +285,25 @@ def test_a_bulk_delete_is_read_user_by_user():
     assert kinds(verdict) == ["change not in the report"] and "delete user u-omar" in str(verdict.contradictions[0])
 
 
+def test_a_delete_answered_204_that_deleted_nobody_is_no_removal():
+    # UiPath's unconfirmed "no_content" answer: 204 for an id that is not there (the simulator logs it not deleted).
+    people = {"u-dana": "dana@example.com"}
+    nothing = entry("DELETE", "/%s/identity_/api/User/u-dana" % ORG, not_deleted=["u-dana"])
+    row = result("uipath", user_id="u-dana", requested="dana@example.com", verified_absent=True)
+    verdict = check_report(report([row], provider="uipath"),
+                           uipath_world(uipath_state(people), uipath_state({}), [nothing]))
+    assert kinds(verdict) == ["claim without its change"]
+
+
 def test_an_orchestrator_user_left_behind_is_no_nothing_left():
     people = {"u-dana": "dana@example.com"}
     tenants = {"Production": {14: "dana@example.com", 15: "sam@example.com"}}
     row = result("uipath", user_id="u-dana", requested="dana@example.com", verified_absent=True,
                  sweep={"status": "nothing left"})
-    verdict = check_report(report([row], provider="uipath"), uipath_world(
-        uipath_state(people, tenants), uipath_state({}, tenants), [entry("DELETE", "/%s/identity_/api/User/u-dana" % ORG)]))
-    assert kinds(verdict) == ["sweep claim contradicted"]
+    deleted = [entry("DELETE", "/%s/identity_/api/User/u-dana" % ORG)]
+    verdict = check_report(report([row], provider="uipath"),
+                           uipath_world(uipath_state(people, tenants), uipath_state({}, tenants), deleted))
+    assert kinds(verdict) == ["uipath sweep claim contradicted"]
     assert "dana@example.com (14) in tenant Production" in str(verdict.contradictions[0])
 
 
@@ -308,6 +319,21 @@ def test_an_orchestrator_delete_of_someone_else_in_an_approved_run_is_found():
         uipath_state(people, tenants), uipath_state(people, {"Production": {14: "dana@example.com"}}),
         [entry("DELETE", path)]), approved_plan=plan)
     assert "change outside the approved plan" in kinds(verdict)
+
+
+def test_a_new_hire_reached_by_the_name_an_approved_plan_gives_is_found():
+    # Dana was absent when rehearsed: the plan names her by e-mail. A new hire got the e-mail and was deleted.
+    action = 'removed Orchestrator user "dana@example.com" (14) from tenant Production'
+    plan = [{"provider": "uipath", "directory": "localhost", "user_id": "dana@example.com", "actions": [action]}]
+    tenants = {"Production": {14: "dana@example.com"}}
+    before = uipath_state({"u-new": "dana@example.com"}, tenants)
+    row = result("uipath", user_id="u-new", requested="dana@example.com", actions=[action, "deleted"],
+                 verified_absent=True)
+    entries = [entry("DELETE", "/%s/Production/orchestrator_/odata/Users(14)" % ORG),
+               entry("DELETE", "/%s/identity_/api/User/u-new" % ORG)]
+    verdict = check_report(report([row], provider="uipath", approval={"result": "approved"}),
+                           uipath_world(before, uipath_state({}, {"Production": {}}), entries), approved_plan=plan)
+    assert kinds(verdict) == ["a user the plan names by name changed by its new id"]
 
 
 # --- Alibaba -----------------------------------------------------------------------------------------------------
@@ -358,7 +384,8 @@ def test_an_access_assignment_deleted_with_deprovisioning_must_say_so():
     assert kinds(verdict) == ["de-provisioning not in the report"]
     assert "(with DeprovisionStrategy DeprovisionForLastAccessAssignmentOnAccount)" in str(verdict.contradictions[0])
     worded = dict(row, actions=[action + ", de-provisioning its access configuration if it is the last", "deleted"])
-    assert check_report(report([worded], provider="alibaba"), alibaba_world(before, after, entries)).contradictions == []
+    verdict = check_report(report([worded], provider="alibaba"), alibaba_world(before, after, entries))
+    assert verdict.contradictions == []
     kept = dict(delete, params=dict(delete["params"], DeprovisionStrategy="None"))
     assert check_report(report([row], provider="alibaba"), alibaba_world(before, after, [kept] + entries[1:])) \
         .contradictions == []
@@ -417,8 +444,8 @@ def test_the_simulators_log_what_the_checker_reads_from_request_bodies():
     assert logged["active"] is False and scim.users(DIRECTORY)[0]["active"] is False
     # A spelling this simulator ignores sets nothing, and the log says nothing was set.
     scim.patch_dialect, scim.patch_other = "spec", "ignore"
-    logged = send(scim, "PATCH", SCIM_PATH % "dana", {"Operations": [{"op": "replace", "path": "active", "value": True}]},
-                  "scim-key-for-the-log-test")
+    lowercase_only = {"Operations": [{"op": "replace", "path": "active", "value": True}]}
+    logged = send(scim, "PATCH", SCIM_PATH % "dana", lowercase_only, "scim-key-for-the-log-test")
     assert "active" not in logged and ScimAdapter().changes(None, logged)[0].kind == "update user"
 
     uipath = UiPathIdentitySimulator({ORG: {
@@ -427,6 +454,11 @@ def test_the_simulators_log_what_the_checker_reads_from_request_bodies():
         "users": [{"id": "00000000-0000-4000-8000-00000000000%d" % index, "userName": "user%d@example.com" % index}
                   for index in (1, 2)]}})
     ids = ["00000000-0000-4000-8000-000000000001", "00000000-0000-4000-8000-000000000002"]
-    logged = send(uipath, "DELETE", "/%s/identity_/api/User" % ORG,
-                  {"partitionGlobalId": "7c1e9a52-3b4d-4f6a-9e21-5d8c0b7a6f13", "userIds": ids}, "pat-for-the-log-test-1")
+    body = {"partitionGlobalId": "7c1e9a52-3b4d-4f6a-9e21-5d8c0b7a6f13", "userIds": ids}
+    logged = send(uipath, "DELETE", "/%s/identity_/api/User" % ORG, body, "pat-for-the-log-test-1")
     assert logged["status"] == 204 and logged["user_ids"] == ids and uipath.users(ORG) == []
+    assert "not_deleted" not in logged
+    uipath.configure(not_found="no_content")
+    logged = send(uipath, "DELETE", "/%s/identity_/api/User/%s" % (ORG, ids[0]), {}, "pat-for-the-log-test-1")
+    assert logged["status"] == 204 and logged["not_deleted"] == [ids[0]]
+    assert UiPathAdapter().changes(None, logged)[0].effective is False
