@@ -134,7 +134,7 @@ DRIFTS = ("none", "scim new hire", "uipath new hire", "uipath new hire during th
 
 @st.composite
 def estates(draw):
-    leavers = draw(st.lists(leaver(), min_size=8, max_size=12))
+    leavers = draw(st.lists(leaver(), min_size=10, max_size=14))
     return {
         "leavers": leavers,
         "state": draw(weighted(("absent", 5), ("disabled", 1))),
@@ -286,6 +286,8 @@ def drift(estate, simulators, variables):
     """Changes the estate after the rehearsal, at the first leaver it applies to from `drift_leaver` on; returns
     what was done (or that it applied to nobody)."""
     kind = estate["drift"]
+    if kind == "none":
+        return kind
     if kind == "deprovision setting":
         variables["offboard_alibaba_deprovision_access"] = not variables["offboard_alibaba_deprovision_access"]
         return "deprovision setting: now %s" % variables["offboard_alibaba_deprovision_access"]
