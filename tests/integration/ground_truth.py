@@ -562,8 +562,9 @@ class Row:
         self.provider = result.get("provider")
         self.outcome = result.get("outcome")
         self.user_id = result.get("user_id")
-        self.label = "%s at %s (%s %s)" % (leaver.get("email") or leaver.get("label") or leaver.get("name"),
-                                          result.get("directory") or key, self.provider, result.get("directory_id"))
+        who = leaver.get("email") or leaver.get("label") or leaver.get("name")
+        self.label = "%s at %s (%s %s)" % (who, result.get("directory") or key, self.provider,
+                                           result.get("directory_id"))
 
     @property
     def adapter(self):
@@ -769,7 +770,7 @@ class Checker:
 
     def check_uipath_row(self, row):
         self.check_directory_user(row)
-        self.check_actions(row, lambda row, change, action: self.uipath_action(row, change, action))
+        self.check_actions(row, self.uipath_action)
 
     def uipath_action(self, row, change, action):
         if change.kind in ("remove orchestrator user", "convert workspace", "delete folder"):
@@ -865,9 +866,9 @@ class Checker:
             if kind == "Orchestrator user":
                 return ident not in tenant["users"], "the Orchestrator user is still in the %s" % item.get("where")
             if done == "converted to a folder":
+                now = "still a workspace" if ident in tenant["workspaces"] else "no folder either"
                 return (ident not in tenant["workspaces"] and ident in tenant["folders"],
-                        "after the run the workspace is %s" % ("still a workspace" if ident in tenant["workspaces"]
-                                                              else "no folder either"))
+                        "after the run the workspace is %s" % now)
             return (ident not in tenant["workspaces"] and ident not in tenant["folders"],
                     "the workspace (or a folder with its id) is still there after the run")
         if kind == "RAM user provisioning":

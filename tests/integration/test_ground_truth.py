@@ -263,10 +263,13 @@ def uipath_state(users, tenants=None):
     return {"organizations": {ORG: {
         "users": dict((user_id, {"id": user_id, "userName": name, "email": name, "active": True})
                       for user_id, name in users.items()),
-        "tenants": dict((name.lower(), {"name": name, "workspaces": {}, "folders": {}, "users": dict(
-            (str(key), {"UserName": value, "EmailAddress": value}) for key, value in spec.items())})
-                        for name, spec in (tenants or {}).items())}},
+        "tenants": dict((name.lower(), tenant_state(name, spec)) for name, spec in (tenants or {}).items())}},
         "standalone": ORG}
+
+
+def tenant_state(name, users):
+    return {"name": name, "workspaces": {}, "folders": {},
+            "users": dict((str(key), {"UserName": value, "EmailAddress": value}) for key, value in users.items())}
 
 
 def uipath_world(before, after, entries):
@@ -438,9 +441,9 @@ def send(simulator, method, target, body, token):
 def test_the_simulators_log_what_the_checker_reads_from_request_bodies():
     scim = AtlassianScimSimulator({DIRECTORY: {"api_key": "scim-key-for-the-log-test", "users": [
         {"id": "dana", "userName": "dana@example.com", "emails": [{"value": "dana@example.com"}]}]}})
-    logged = send(scim, "PATCH", SCIM_PATH % "dana", {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-                                                       "Operations": [{"op": "replace", "value": {"active": False}}]},
-                  "scim-key-for-the-log-test")
+    disable = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+               "Operations": [{"op": "replace", "value": {"active": False}}]}
+    logged = send(scim, "PATCH", SCIM_PATH % "dana", disable, "scim-key-for-the-log-test")
     assert logged["active"] is False and scim.users(DIRECTORY)[0]["active"] is False
     # A spelling this simulator ignores sets nothing, and the log says nothing was set.
     scim.patch_dialect, scim.patch_other = "spec", "ignore"

@@ -71,7 +71,7 @@ STAYER = "stayer@example.com"
 def weighted(*pairs):
     """A strategy that picks each value with its weight. Hypothesis tries the first value of each first (its
     simplest example), so the first pair is the common case worth checking."""
-    return st.sampled_from([value for value, weight in pairs for _ in range(weight)])
+    return st.sampled_from([value for value, weight in pairs for _copy in range(weight)])
 
 
 @st.composite
@@ -504,8 +504,8 @@ def replayed():
 
 # Strict: the findings below are issue 18's; when they are fixed this test passes, and the mark must go. Any other
 # contradiction fails the test outright (raises AssertionError, not KnownFindings).
-@pytest.mark.xfail(raises=KnownFindings, strict=True, reason="issue 18 findings 1, 2, 4, 5, 7 (KNOWN_FINDINGS in "
-                                                               "ground_truth.py), found by the checker")
+@pytest.mark.xfail(raises=KnownFindings, strict=True,
+                   reason="issue 18 findings 1, 2, 4, 5, 7 (KNOWN_FINDINGS in ground_truth.py), found by the checker")
 def test_random_estates_faults_and_drift_contradict_no_claim(serve, tmp_path, suite_guard, request):
     watch = RunWatch()
     simulators = Estate(serve, watch)
