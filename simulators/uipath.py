@@ -522,6 +522,30 @@ class UiPathIdentitySimulator(Simulator):
         # A token request is a POST that changes no user.
         return super().is_changing(request) and not request.raw_path.rstrip("/").lower().endswith("/connect/token")
 
+    def log_entry(self, request, status):
+        """The base entry, plus what a change to an organization user names in its body (the ground-truth
+        checker of the tests reads them): `user_ids` of a bulk delete, `is_active` of an update, and `not_deleted`:
+        the ids a delete answered with a success did not delete (unknown or protected users). Never a secret: the
+        token request's form is not read here."""
+        entry = super().log_entry(request, status)
+        if getattr(request, "not_deleted", None):
+            entry["not_deleted"] = [str(one) for one in request.not_deleted]
+        lowered = [segment.lower() for segment in request.segments]
+        if request.method not in ("DELETE", "PUT") or "api" not in lowered:
+            return entry
+        rest = lowered[lowered.index("api"):]
+        try:
+            body = request.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            return entry
+        if request.method == "DELETE" and rest == ["api", "user"] and isinstance(body.get("userIds"), list):
+            entry["user_ids"] = [str(one) for one in body["userIds"]]
+        elif request.method == "PUT" and rest[:2] == ["api", "user"] and "isActive" in body:
+            entry["is_active"] = body["isActive"]
+        return entry
+
     def handle(self, request):
         with self.lock:
             segments = request.segments
@@ -662,6 +686,9 @@ class UiPathIdentitySimulator(Simulator):
         if method == "PUT":
             return self._unknown(user_id, method) if user is None else self._update(request, organization, user)
         if method == "DELETE":
+            if user is None or user_id.lower() in self.settings["protected_users"]:
+                # Answered 204 ("no_content") or 200 ("succeeded_false") in some settings, yet nobody was deleted.
+                request.not_deleted = [user_id]
             if user is None:
                 return self._unknown(user_id, method)
             if user_id.lower() in self.settings["protected_users"]:
@@ -780,12 +807,16 @@ class UiPathIdentitySimulator(Simulator):
         unknown = [one for one in ids if one.lower() not in organization["users"]]
         if unknown and self.settings["not_found"] != "no_content":
             return self._unknown(unknown, "DELETE")
+        request.not_deleted = list(unknown)
         protected = [one for one in ids if one.lower() in self.settings["protected_users"]]
         if protected:
             if self.settings["delete_refusal"] == "succeeded_false_partial":
+                request.not_deleted += protected
                 for one in ids:
                     if one not in protected:
                         organization["users"].pop(one.lower(), None)
+            else:
+                request.not_deleted = list(ids)
             return self._refuse_delete(protected)
         for one in ids:
             organization["users"].pop(one.lower(), None)

@@ -36,6 +36,11 @@ SLOW = {
     "tests/integration/test_collection_docs.py": None,
     "tests/integration/test_execution_environment.py": None,
     "tests/integration/test_simulators_cli.py": None,
+    # The ground-truth checker on handmade logs and states (no ansible-core involved), the randomized end-to-end
+    # test that proves the role's reports against the simulators (minutes), and its reproductions of findings.
+    "tests/integration/test_ground_truth.py": None,
+    "tests/integration/test_ground_truth_random.py": None,
+    "tests/integration/test_ground_truth_findings.py": None,
     # Below: how the clients speak each provider's protocol (answer forms, faults, name rules, paging). Every
     # series still runs each module's delete, disable and enable, check and diff mode, credentials and their
     # environment fallbacks, secrets at -vvvv, bad input, info reads and TLS.
@@ -116,6 +121,18 @@ def pytest_collection_modifyitems(config, items):
         module = os.path.relpath(str(item.path), ROOT).replace(os.sep, "/")
         if module in SLOW and (SLOW[module] is None or item.originalname in SLOW[module]):
             item.add_marker(pytest.mark.slow)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The figures a test records under the user property "ground truth" (the randomized end-to-end test's:
+    examples, scenarios per provider, claims checked, contradictions), shown at the end of the run."""
+    for reports in list(terminalreporter.stats.values()):
+        for report in reports:
+            if getattr(report, "when", None) != "call":
+                continue
+            for name, value in getattr(report, "user_properties", ()):
+                if name == "ground truth":
+                    terminalreporter.write_line("%s: %s" % (report.nodeid, value))
 
 
 def pytest_unconfigure(config):
