@@ -359,13 +359,26 @@ def offboard_directories(preflights):
 
 # --- who to address, and what happened ------------------------------------------------------------------
 
-def _planned_targets(leavers, provider, planned):
+def approved_actions_of(approved_plan, provider, directory):
+    """{user id of a plan item: the actions the approved plan has for it} at one directory."""
+    if not isinstance(approved_plan, list):
+        raise AnsibleFilterError("an approved run needs the approved plan to bind its changes to")
+    found = {}
+    for item in approved_plan:
+        if item.get("provider") == provider and item.get("directory") == directory:
+            found[item.get("user_id")] = _unique(found.get(item.get("user_id"), []) + list(item.get("actions") or []))
+    return found
+
+
+def _planned_targets(leavers, provider, planned, approved_plan, directory):
     """The approved changes of a plan worked out with reads only, addressed by the user id found then: a name
     that comes to mean another user after that read can never reach the change. `approved_actions` binds each
-    target, at the moment of its change, to the actions that pass found (and the approval compared with the
-    plan): the module refuses any other action (a name read again that now means another user)."""
+    target, at the moment of its change, to the actions that pass found and the approved plan has for that user
+    at this directory: the module refuses any other action (a name read again that now means another user), and
+    every action of a user the approved plan does not name (a leaver whose row failed in the rehearsal)."""
     if not isinstance(planned, list) or len(planned) != len(leavers):
         raise AnsibleFilterError("offboard_targets: the planned outcomes at %s do not match the leavers" % provider)
+    in_plan = approved_actions_of(approved_plan, provider, directory)
     lists = {"id": [], "name": []}
     approved = {"id": {}, "name": {}}
     rows = []
@@ -387,7 +400,9 @@ def _planned_targets(leavers, provider, planned):
             continue
         rows.append({"leaver": index, "by": by, "position": len(lists[by]), "key": key})
         lists[by].append(key)
-        approved[by][key] = _unique(approved[by].get(key, []) + list(outcome.get("actions") or []))
+        allowed = in_plan.get(key, [])
+        approved[by][key] = _unique(approved[by].get(key, []) + [action for action in outcome.get("actions") or []
+                                                                 if action in allowed])
     return {"provider": provider, "user_ids": lists["id"], "user_names": lists["name"], "rows": rows,
             "planned": planned, "approved_actions": approved}
 
@@ -397,7 +412,7 @@ def _swept_while_absent(result):
     return result.get("outcome") == "already absent" and bool(result.get("actions"))
 
 
-def offboard_targets(leavers, provider, planned=None):
+def offboard_targets(leavers, provider, planned=None, approved_plan=None, directory=None):
     """Split the leavers into those addressed by id and by name at `provider`.
 
     A leaver's `<provider>_user_id` wins over `<provider>_user_name`, which wins over `email`. A leaver
@@ -406,13 +421,14 @@ def offboard_targets(leavers, provider, planned=None):
     With `planned` (the outcomes at `provider` of the pass that worked out the changes with reads only, one
     per leaver), only the leavers with a planned change are addressed, by the user id that pass found; the
     others keep their planned outcome (offboard_outcomes), and `approved_actions` (by id, by name) binds each
-    addressed user to the actions that pass found; without `planned` it is None.
+    addressed user to the actions that pass found which `approved_plan` (the approved plan's items) has for it at
+    `directory` (the plan items' directory: the inventory host); without `planned` it is None.
     """
     if provider not in PROVIDERS:
         raise AnsibleFilterError("offboard_targets: unknown provider %r" % provider)
     _check_leavers(leavers)
     if planned is not None:
-        return _planned_targets(leavers, provider, planned)
+        return _planned_targets(leavers, provider, planned, approved_plan, directory)
     lists = {"id": [], "name": []}
     rows = []
     for index, leaver in enumerate(leavers):

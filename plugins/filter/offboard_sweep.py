@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.identity.lifecycle.plugins.filter.offboard import _text
+from ansible_collections.identity.lifecycle.plugins.filter.offboard import _leftover_text, _text, approved_actions_of
 
 # The providers whose sweep is a task of its own after the directory changes (UiPath's tenants are swept
 # by uipath_user itself, before the organization user is deleted).
@@ -37,7 +37,8 @@ def _planned_sweep(planned, index):
     return sweep if isinstance(sweep, dict) else None
 
 
-def offboard_sweep_targets(outcomes, leavers, provider, state, force=False, planned=None):
+def offboard_sweep_targets(outcomes, leavers, provider, state, force=False, planned=None, approved_plan=None,
+                           directory=None):
     """Who the sweep task addresses at `provider` after the directory changes, one row per leaver swept.
 
     A leaver is swept when the directory change held or was not needed (never after a failure: the report
@@ -50,8 +51,8 @@ def offboard_sweep_targets(outcomes, leavers, provider, state, force=False, plan
     the leavers whose planned sweep had something to remove are addressed, by the id that pass found.
     Returns `user_ids`, `user_names`, `rows` (`leaver`, `by`, `position`, `key`), `skipped` (leaver index to
     the reason it is not swept; a leaver whose planned sweep found nothing keeps that sweep) and
-    `approved_actions` (with `planned`: by id, the actions of the leftover that pass found, which bind the sweep
-    task; else None).
+    `approved_actions` (with `planned`: by id, the actions of the leftover that pass found and `approved_plan` has
+    at `directory`, which bind the sweep task; else None).
     """
     if provider not in SWEEP_TASKS:
         raise AnsibleFilterError("offboard_sweep_targets: %r has no sweep task" % provider)
@@ -59,6 +60,7 @@ def offboard_sweep_targets(outcomes, leavers, provider, state, force=False, plan
         raise AnsibleFilterError("offboard_sweep_targets: the outcomes at %s do not match the leavers" % provider)
     lists = {"id": [], "name": []}
     approved = {"id": {}, "name": {}} if planned is not None else None
+    in_plan = approved_actions_of(approved_plan, provider, directory) if planned is not None else {}
     rows, skipped = [], {}
     for index, (outcome, leaver) in enumerate(zip(outcomes, leavers)):
         found = None
@@ -68,8 +70,11 @@ def offboard_sweep_targets(outcomes, leavers, provider, state, force=False, plan
             sweep = _planned_sweep(planned, index)
             if sweep and sweep.get("leftover") and _text(sweep.get("user_id")):
                 found = ("id", _text(sweep["user_id"]))
-                # Only the removals of leftover access that pass found: the sweep task may do nothing else.
-                approved["id"][found[1]] = [item.get("action") for item in sweep["leftover"] if item.get("action")]
+                # Only the removals of leftover access that pass found and the approved plan has: the sweep task
+                # may do nothing else.
+                allowed = in_plan.get(found[1], [])
+                approved["id"][found[1]] = [item.get("action") for item in sweep["leftover"]
+                                            if item.get("action") and _leftover_text(item) in allowed]
             else:
                 skipped[index] = dict(sweep) if sweep else _not_swept("the approved plan has no sweep for this leaver")
         elif provider == "atlassian":

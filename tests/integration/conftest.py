@@ -329,7 +329,7 @@ def suite_guard(request):
 @pytest.fixture(autouse=True)
 def ground_truth():
     """Fails the test when a report written by one of its offboard role runs claims what the simulators' logs
-    and state contradict (ground_truth.py; a kind issue 18 reports, KNOWN_FINDINGS, is a warning)."""
+    and state contradict (ground_truth.py)."""
     watch = RunWatch()
     yield watch
     problems = watch.finish()

@@ -139,7 +139,7 @@ def test_forced_offboarding_then_idempotent(ansible, serve):
     # ReadOnly's only assignment on 111 was Dana's (the group has Admin there): it left the account.
     assert users["dana.lee@example.com"]["leftover"] == [
         {"kind": "access configuration", "id": "ac-00readonly", "name": "ReadOnly", "where": "account 111",
-         "done": "de-provisioned from the account"}]
+         "done": "de-provisioned from the account", "action": READONLY_111}]
     assert sim.directory_state(DIRECTORY)["provisioned_access_configurations"]["111"] == ["ac-00admin"]
     # The listing still showed a membership that was gone: not this run's change, so not among its actions.
     assert users["theo.brandt@example.com"]["actions"] == ["deleted"]

@@ -90,13 +90,14 @@ def test_force_sweeps_provisionings_with_each_strategy_rehearsed_then_done_then_
         "removed RAM user provisioning up-00dana111 in account 111, deleting its RAM users",
         "removed RAM user provisioning up-00dana222 in account 222, deleting its RAM users", "deleted"]
     # ReadOnly's only assignment on 111 is Dana's, so it would leave the account; the group keeps Admin on 222.
+    # Each leftover item names its entry in the actions (what an approval binds).
     assert dana["leftover"] == [
         {"kind": "access configuration", "id": "ac-00readonly", "name": "ReadOnly", "where": "account 111",
-         "done": "de-provisioned from the account"},
+         "done": "de-provisioned from the account", "action": dana["actions"][0]},
         {"kind": "RAM user provisioning", "id": "up-00dana111", "name": None, "where": "account 111",
-         "done": DELETED_PENDING},
+         "done": DELETED_PENDING, "action": dana["actions"][2]},
         {"kind": "RAM user provisioning", "id": "up-00dana222", "name": None, "where": "account 222",
-         "done": DELETED_PENDING}]
+         "done": DELETED_PENDING, "action": dana["actions"][3]}]
     event, pending, _pending = dana["manual_follow_up"]
     assert event["kind"] == "failed RAM user provisioning event" and event["where"] == "account 111"
     assert pending["kind"] == "RAM user" and "UserProvisioningDeletionClearing" in pending["detail"]
@@ -262,7 +263,7 @@ def test_what_was_already_gone_is_never_reported_as_done_by_this_run(ansible, se
     assert ben["actions"] == ["removed RAM user provisioning up-00ben777 in account 777, deleting its RAM users",
                               "deleted"]
     assert ben["leftover"] == [{"kind": "RAM user provisioning", "id": "up-00ben777", "name": None,
-                                "where": "account 777", "done": DELETED_PENDING}]
+                                "where": "account 777", "done": DELETED_PENDING, "action": ben["actions"][0]}]
     assert [item["where"] for item in ben["manual_follow_up"]] == ["account 666", "account 777"]
     assert "up-00ben666" in ben["manual_follow_up"][0]["detail"] and "already gone" in ben["manual_follow_up"][0]["detail"]
     # Cal was deleted by someone else once this run had removed his device: absent, changed, but not deleted here.

@@ -2,11 +2,9 @@
 # Copyright (c) identity.lifecycle contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""The smallest role runs that make the ground-truth checker (ground_truth.py) find each contradiction of
-today's code, one per finding it reproduces. Each is marked xfail(strict=True) with its finding: the fix makes it
-pass, and then the mark and the finding's entry in KNOWN_FINDINGS go. These tests check their runs with a
-RunWatch of their own and assert that it found nothing, whatever the kind (the autouse hook sees none of their
-runs, so a known kind is never only a warning here)."""
+"""The smallest role runs in which the ground-truth checker (ground_truth.py) found a contradiction of the code of
+issue 18's time, one per finding it reproduced; each failed then, and passes since the finding was fixed. These
+tests check their runs with a RunWatch of their own and assert that it found nothing."""
 
 from __future__ import annotations
 
@@ -112,8 +110,6 @@ def uipath_absent_leaver(serve):
 UIPATH_SWEEP = {"offboard_uipath_tenants": ["DefaultTenant"]}
 
 
-@pytest.mark.xfail(strict=True, reason="issue 18 finding 1: an approved run looks an absent leaver up again by name "
-                                       "and deletes the new hire who got the e-mail")
 def test_an_approved_run_never_deletes_a_new_hire_given_the_leavers_email(checked):
     uipath, env = uipath_absent_leaver(checked.serve)
     assert run(checked.ansible, env, check=True, **UIPATH_SWEEP).returncode == 0
@@ -127,8 +123,6 @@ def test_an_approved_run_never_deletes_a_new_hire_given_the_leavers_email(checke
     assert contradictions(checked.watch) == [], "\n".join(contradictions(checked.watch))
 
 
-@pytest.mark.xfail(strict=True, reason="issue 18 finding 7: with directory_id, the Atlassian sweep says an account "
-                                       "active in another directory of the organization is not found")
 def test_the_atlassian_sweep_never_misses_an_account_active_elsewhere_in_the_organization(checked):
     # An account the organization does not manage, active in the organization's other directory.
     _scim, _admin, env = atlassian_with_sweep(checked.serve, {"managed": False, "memberships": {"od-other": "active"}})
@@ -137,13 +131,12 @@ def test_the_atlassian_sweep_never_misses_an_account_active_elsewhere_in_the_org
     assert contradictions(checked.watch) == [], "\n".join(contradictions(checked.watch))
 
 
-@pytest.mark.xfail(strict=True, reason="found by the randomized test (not in issue 18): a leaver whose sweep failed in "
-                                       "the rehearsal is not in the plan, yet the approved run deletes the user")
 def test_an_approved_run_changes_nobody_its_plan_left_out(checked):
-    # Dana's managed account is closed: the rehearsal's sweep fails (issue 18 finding 8), her row fails, and the
-    # plan has no item for her. The run bound to that plan must not delete her SCIM user.
-    scim, _admin, env = atlassian_with_sweep(checked.serve, {"account_status": "closed",
-                                                             "memberships": {"od-main": "active"}})
+    # The organization refuses to read Dana's API tokens: the sweep fails, her row fails, and the plan has no item
+    # for her, in the rehearsal and in the approved run's pass with reads only alike (so the approval holds). The
+    # run bound to that plan must not delete her SCIM user, which that pass found.
+    scim, admin, env = atlassian_with_sweep(checked.serve, {"memberships": {"od-main": "active"}})
+    admin.add_fault(method="GET", path=r"/api-tokens", status=400, times=None)
     run(checked.ansible, env, check=True)
     rehearsed = newest(checked.ansible.workdir)
     assert rehearsed["plan"] == [] and rehearsed["leavers"][0]["results"]["atlassian"]["outcome"] == "failed"
@@ -152,8 +145,6 @@ def test_an_approved_run_changes_nobody_its_plan_left_out(checked):
     assert [user["id"] for user in scim.users("d-findings")] == ["s-dana"]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 18 finding 2: offboard_alibaba_deprovision_access is not part of the "
-                                       "plan, and no action says what DeleteAccessAssignment de-provisions")
 def test_a_deprovisioning_assignment_delete_is_in_the_plan_and_the_report(checked):
     # Rehearsed without de-provisioning, run with the default: the access configuration provisioned on the account
     # goes, although the approved plan does not say so.
@@ -167,14 +158,16 @@ def test_a_deprovisioning_assignment_delete_is_in_the_plan_and_the_report(checke
     env = simulator.client_environment(checked.serve(simulator).url)
     rehearsal = run(checked.ansible, env, check=True, offboard_force=True, offboard_alibaba_deprovision_access=False)
     assert rehearsal.returncode == 0, rehearsal.output
+    provisioned = simulator.directory_state("d-00finding2")["provisioned_access_configurations"]
+    assert provisioned
     approved = run(checked.ansible, env, offboard_force=True,
                    offboard_approved_plan=newest(checked.ansible.workdir)["plan"])
-    assert approved.returncode == 0, approved.output
-    assert simulator.directory_state("d-00finding2")["provisioned_access_configurations"] == {}
+    # De-provisioning is an action the approved plan does not have: the run is refused and changes nothing.
+    assert approved.returncode != 0 and newest(checked.ansible.workdir)["approval"]["result"] == "refused"
+    assert simulator.directory_state("d-00finding2")["provisioned_access_configurations"] == provisioned
     assert contradictions(checked.watch) == [], "\n".join(contradictions(checked.watch))
 
 
-@pytest.mark.xfail(strict=True, reason="issue 18 finding 4: approval.already_done counts a change this run made")
 def test_already_done_counts_no_change_of_the_run(checked):
     # The approved run removes the Orchestrator user an earlier run left.
     uipath, env = uipath_absent_leaver(checked.serve)
@@ -186,7 +179,6 @@ def test_already_done_counts_no_change_of_the_run(checked):
     assert contradictions(checked.watch) == [], "\n".join(contradictions(checked.watch))
 
 
-@pytest.mark.xfail(strict=True, reason="issue 18 finding 5: a refused run's report says leftover access was removed")
 def test_a_refused_run_reports_no_leftover_access_removed(checked):
     _scim, admin, env = atlassian(checked.serve)
     assert offboard(checked.ansible, env, check=True).returncode == 0

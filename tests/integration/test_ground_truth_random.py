@@ -35,7 +35,7 @@ from simulators.alibaba import AlibabaCloudSsoSimulator
 from simulators.atlassian import AtlassianScimSimulator
 from simulators.atlassian_admin import AtlassianAdminSimulator
 from .conftest import ROOT, Ansible
-from .ground_truth import KNOWN_FINDINGS, RunWatch
+from .ground_truth import RunWatch
 from .test_ground_truth_findings import HiringUiPath
 
 EXAMPLES = int(os.environ.get("GROUND_TRUTH_EXAMPLES", "2"))
@@ -420,28 +420,22 @@ class Figures:
         self.runs = 0
         self.scenarios = collections.Counter()
         self.claims = collections.Counter()
-        self.known = []  # (example, kind, contradiction text) of a kind issue 18 reports
-        self.unknown = []  # (example, kind, contradiction text) of any other kind
+        self.found = []  # (example, kind, contradiction text)
         self.started = time.monotonic()
 
     def text(self):
         return ("seed %d: %d example(s), %d role run(s) in %.0f s; scenarios (a leaver at a directory) per provider "
-                "%s; claims checked %d (%s); contradictions %d (%d of kinds issue 18 reports)" % (
+                "%s; claims checked %d (%s); contradictions %d" % (
                     SEED, self.examples, self.runs, time.monotonic() - self.started, dict(self.scenarios),
-                    sum(self.claims.values()), dict(self.claims), len(self.known) + len(self.unknown),
-                    len(self.known)))
+                    sum(self.claims.values()), dict(self.claims), len(self.found)))
 
     def by_kind(self, shown=2):
         """Each kind of contradiction found, how often, and its first `shown` instances."""
         found = collections.OrderedDict()
-        for where, kind, text in self.unknown + self.known:
+        for where, kind, text in self.found:
             found.setdefault(kind, []).append("%s: %s" % (where, text))
-        return "\n".join("%s (%d, %s):\n  %s" % (kind, len(texts), KNOWN_FINDINGS.get(kind, "NOT KNOWN"),
-                                                 "\n  ".join(texts[:shown])) for kind, texts in found.items())
-
-
-class KnownFindings(AssertionError):
-    """Every contradiction found is of a kind issue 18 reports (ground_truth.KNOWN_FINDINGS)."""
+        return "\n".join("%s (%d):\n  %s" % (kind, len(texts), "\n  ".join(texts[:shown]))
+                         for kind, texts in found.items())
 
 
 def run_example(estate, simulators, ansible, watch, figures):
@@ -480,8 +474,7 @@ def run_example(estate, simulators, ansible, watch, figures):
         found += [(one.kind, "%s: %s" % (label, one)) for one in verdict.contradictions]
     if found:
         where = "example %d (drift: %s; replay with GROUND_TRUTH_REPLAY=%s)" % (number, drifted, save(estate, number))
-        for kind, text in found:
-            (figures.known if kind in KNOWN_FINDINGS else figures.unknown).append((where, kind, text))
+        figures.found += [(where, kind, text) for kind, text in found]
 
 
 def save(estate, number):
@@ -502,10 +495,6 @@ def replayed():
         return example(json.load(handle))
 
 
-# Strict: the findings below are issue 18's; when they are fixed this test passes, and the mark must go. Any other
-# contradiction fails the test outright (raises AssertionError, not KnownFindings).
-@pytest.mark.xfail(raises=KnownFindings, strict=True,
-                   reason="issue 18 findings 1, 2, 4, 5, 7 (KNOWN_FINDINGS in ground_truth.py), found by the checker")
 def test_random_estates_faults_and_drift_contradict_no_claim(serve, tmp_path, suite_guard, request):
     watch = RunWatch()
     simulators = Estate(serve, watch)
@@ -525,8 +514,5 @@ def test_random_estates_faults_and_drift_contradict_no_claim(serve, tmp_path, su
         one_estate()
     finally:
         request.node.user_properties.append(("ground truth", "%s\n%s" % (figures.text(), figures.by_kind())))
-    listing = "\n".join("%s: %s" % (where, text) for where, _kind, text in figures.unknown + figures.known)
-    if figures.unknown:
-        raise AssertionError("%s\n%s" % (figures.text(), listing))
-    if figures.known:
-        raise KnownFindings("%s\n%s" % (figures.text(), listing))
+    listing = "\n".join("%s: %s" % (where, text) for where, _kind, text in figures.found)
+    assert not figures.found, "%s\n%s" % (figures.text(), listing)

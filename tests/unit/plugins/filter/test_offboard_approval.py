@@ -157,8 +157,19 @@ def test_changes_of_the_plan_already_done_are_fine():
 
 def test_an_approved_run_addresses_only_the_planned_changes_by_the_ids_found():
     planned = planned_results()["localhost"]["outcomes"]["atlassian"]
-    targets = offboard.offboard_targets(LEAVERS, "atlassian", planned)
+    approved_plan = rehearsal_report()["plan"]
+    targets = offboard.offboard_targets(LEAVERS, "atlassian", planned, approved_plan, "localhost")
     assert (targets["user_ids"], targets["user_names"]) == (["a-dana", "a-omar"], [])
+    assert targets["approved_actions"] == {"id": {"a-dana": ["deleted"], "a-omar": ["deleted"]}, "name": {}}
+    # A user the approved plan does not name is addressed with nothing approved: the module refuses every action.
+    without_omar = [item for item in approved_plan if item["user_id"] != "a-omar"]
+    assert offboard.offboard_targets(LEAVERS, "atlassian", planned, without_omar, "localhost")[
+        "approved_actions"]["id"] == {"a-dana": ["deleted"], "a-omar": []}
+    # Nor the approved plan of another directory.
+    assert offboard.offboard_targets(LEAVERS, "atlassian", planned, approved_plan, "elsewhere")[
+        "approved_actions"]["id"] == {"a-dana": [], "a-omar": []}
+    with pytest.raises(AnsibleFilterError, match="needs the approved plan"):
+        offboard.offboard_targets(LEAVERS, "atlassian", planned)
     real = offboard.offboard_outcomes(targets, {"users": [user("a-dana", None), user("a-omar", None)]},
                                       {"skipped": True}, "absent", False, "t")
     assert [row["outcome"] for row in real] == ["removed", "removed", "already absent"]
@@ -166,10 +177,10 @@ def test_an_approved_run_addresses_only_the_planned_changes_by_the_ids_found():
     assert (real[0]["user_name"], real[0]["by"], real[0]["requested"]) == (
         "dana.lee@example.com", "name", "dana.lee@example.com")
     with pytest.raises(AnsibleFilterError, match="do not match the leavers"):
-        offboard.offboard_targets(LEAVERS, "atlassian", planned[:1])
+        offboard.offboard_targets(LEAVERS, "atlassian", planned[:1], approved_plan, "localhost")
     without_id = [dict(planned[0], user_id=None)] + planned[1:]
     with pytest.raises(AnsibleFilterError, match="has no user id"):
-        offboard.offboard_targets(LEAVERS, "atlassian", without_id)
+        offboard.offboard_targets(LEAVERS, "atlassian", without_id, approved_plan, "localhost")
 
 
 def removed(user_id, outcome="removed"):
