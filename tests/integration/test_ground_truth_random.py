@@ -27,7 +27,6 @@ import json
 import os
 import time
 
-import pytest
 from hypothesis import HealthCheck, Phase, example, given, seed, settings
 from hypothesis import strategies as st
 
