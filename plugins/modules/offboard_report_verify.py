@@ -50,7 +50,7 @@ options:
   public_key_given_as:
     description:
       - The name the key was given under, such as C(offboard_verify_public_key), for the messages. When set,
-        O(public_key) must be a key: null or empty fails, naming this name, never reads as no public key given.
+        O(public_key) must be a key. Null or empty fails, naming this name; it never reads as no public key given.
         The playbook C(identity.lifecycle.verify_reports) sets it whenever a key variable is given.
     type: str
     version_added: 0.2.0
