@@ -15,7 +15,11 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.identity.lifecycle.plugins.filter.offboard import (
     FAILING, PROVIDERS, _plan_leaver, offboard_report, plan_key)
 from ansible_collections.identity.lifecycle.plugins.module_utils._evidence import (
-    parse_report, plan_digest, report_digest)
+    MAX_KEY_BYTES, EvidenceError, check_given_key, plan_digest, read_bounded, read_report_file, report_digest,
+    verify_signature)
+
+VERIFY_KEY = "offboard_verify_public_key"
+VERIFY_KEY_FILE = "offboard_verify_public_key_file"
 
 DONE = ("already absent", "already disabled")
 
@@ -41,14 +45,14 @@ def _item_problems(plan, where):
     return problems
 
 
-def _read_report(path, state):
-    """(plan, problems) of a rehearsal's JSON report at `path`."""
+def _read_report(path, state, verifying_key=None):
+    """(plan, problems) of a rehearsal's JSON report at `path`. `verifying_key`: (name, PEM) of the key the
+    report must be signed with, or None."""
     try:
-        with open(path, "rb") as handle:
-            report = parse_report(handle.read())
+        report = read_report_file(path)
     except FileNotFoundError:
         return None, ["offboard_approved_plan %s does not exist" % path]
-    except (OSError, ValueError, UnicodeDecodeError) as error:
+    except (OSError, ValueError) as error:
         return None, ["offboard_approved_plan %s cannot be read as a JSON report (%s)" % (path, error)]
     problems = []
     if report.get("check_mode") is not True:
@@ -63,22 +67,71 @@ def _read_report(path, state):
     if report.get("plan_digest") != plan_digest(plan):
         problems.append("offboard_approved_plan %s was changed: its plan digests to %s, not to its plan_digest %s"
                         % (path, plan_digest(plan), report.get("plan_digest")))
-    if "report_digest" in report and report_digest(report) != report["report_digest"]:
+    # A report without its digest (or, with a verifying key, without a valid signature) is evidence of nothing:
+    # anyone who can write the file can change its plan and plan_digest together.
+    if not isinstance(report.get("report_digest"), str):
+        problems.append("offboard_approved_plan %s has no report_digest: a report without its digest is evidence of "
+                        "nothing (it was removed, or the report was not written by the offboard role); approve the "
+                        "report as the rehearsal wrote it" % path)
+    elif report_digest(report) != report["report_digest"]:
         problems.append("offboard_approved_plan %s was changed after it was written: it digests to %s, not to its "
                         "report_digest %s" % (path, report_digest(report), report["report_digest"]))
+    elif verifying_key is not None:
+        name, pem = verifying_key
+        if report.get("signature") is None:
+            problems.append("offboard_approved_plan %s is not signed, but %s is given: only a report signed with that "
+                            "key is approved evidence" % (path, name))
+        else:
+            ok, detail = verify_signature(report["report_digest"], report["signature"], pem)
+            if not ok:
+                problems.append("offboard_approved_plan %s is not signed by %s: %s" % (path, name, detail))
     return plan, problems
 
 
+def verifying_key(given, base_dir=None):
+    """`((name, PEM) or None, problems)` of the verifying key given to the role: `given` holds
+    offboard_verify_public_key and/or offboard_verify_public_key_file when they are defined (a value of null or
+    empty is an error, never "no key"; a relative file is taken from `base_dir`)."""
+    given = given or {}
+    if not isinstance(given, dict):
+        raise AnsibleFilterError("the verifying key settings must be a dict")
+    if VERIFY_KEY in given and VERIFY_KEY_FILE in given:
+        return None, ["give %s or %s, not both" % (VERIFY_KEY, VERIFY_KEY_FILE)]
+    if VERIFY_KEY in given:
+        name, pem = VERIFY_KEY, given[VERIFY_KEY]
+    elif VERIFY_KEY_FILE in given:
+        path = given[VERIFY_KEY_FILE]
+        if path is None or not str(path).strip():
+            name, pem = VERIFY_KEY_FILE, path
+        else:
+            path = str(path).strip()
+            path = os.path.realpath(path if os.path.isabs(path) else os.path.join(base_dir or os.getcwd(), path))
+            name = "%s %s" % (VERIFY_KEY_FILE, path)
+            try:
+                pem = read_bounded(path, MAX_KEY_BYTES).decode("ascii", "replace")
+            except (OSError, ValueError) as error:
+                return None, ["%s cannot be read (%s)" % (name, getattr(error, "strerror", None) or error)]
+    else:
+        return None, []
+    try:
+        check_given_key(pem, name)
+    except EvidenceError as error:
+        return None, [str(error)]
+    return (name, pem), []
+
+
 def offboard_approval(approved_plan, approved_digest=None, require_approval=False, check_mode=False,
-                      state="absent", base_dir=None):
+                      state="absent", base_dir=None, verify_key=None):
     """Checks the approval a run is given, before any request.
 
     `approved_plan` is a path to a rehearsal's JSON report (relative to `base_dir`), a plan list as a
     rehearsal published it, or None/"" when none is given (an empty list is an approved empty plan).
-    `approved_digest`, when given, must be the digest of that plan. Returns `given`, `plan`, `digest` (of the
-    plan), `source` and `problems` (each stops the run before any request).
+    `approved_digest`, when given, must be the digest of that plan. A report must carry its report_digest, and
+    with a verifying key (`verify_key`: offboard_verify_public_key or offboard_verify_public_key_file, as
+    `verifying_key` takes them) a valid signature by that key. Returns `given`, `plan`, `digest` (of the plan),
+    `source` and `problems` (each stops the run before any request).
     """
-    problems = []
+    key, problems = verifying_key(verify_key, base_dir)
     given = approved_plan is not None and approved_plan != ""
     digest_given = approved_digest is not None and str(approved_digest).strip() != ""
     plan = None
@@ -86,7 +139,8 @@ def offboard_approval(approved_plan, approved_digest=None, require_approval=Fals
     if isinstance(approved_plan, str) and given:
         path = approved_plan if os.path.isabs(approved_plan) else os.path.join(base_dir or os.getcwd(), approved_plan)
         source = "report %s" % os.path.realpath(path)
-        plan, problems = _read_report(os.path.realpath(path), state)
+        plan, read_problems = _read_report(os.path.realpath(path), state, key)
+        problems += read_problems
     elif given:
         source = "offboard_approved_plan"
         plan = approved_plan

@@ -64,6 +64,12 @@ SIGNATURE_ALGORITHM = "ed25519"
 _RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}\Z")
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}\Z")
 _HEX = re.compile(r"[0-9a-f]{64}\Z")
+# The bounds of a report file that is read: a report of 10,000 leavers at three providers is some tens of MB and
+# nests about ten levels deep. Anything beyond is not a report, and is refused naming its file, never read on.
+MAX_REPORT_BYTES = 128 * 1024 * 1024
+MAX_DEPTH = 64
+# A public key in PEM is a few hundred bytes.
+MAX_KEY_BYTES = 64 * 1024
 
 
 class EvidenceError(Exception):
@@ -229,6 +235,16 @@ def verify_signature(digest_text, signature, public_key_pem=None):
                   "is not checked" % key_fingerprint(key))
 
 
+def check_given_key(public_key_pem, given_as):
+    """A public key that was given (under the name `given_as`) must be there: null or blank is an error."""
+    if public_key_pem is None or (isinstance(public_key_pem, str) and not public_key_pem.strip()):
+        raise EvidenceError("%s is given but empty (%s): a key given as null or empty is an error, never \"no "
+                            "key\"; give the Ed25519 public key in PEM, or leave the variable out to check each "
+                            "signature only against the key it carries"
+                            % (given_as, "null" if public_key_pem is None else "blank"))
+    return load_public_key(public_key_pem, given_as)
+
+
 # --- the report directory --------------------------------------------------------------------------------
 
 def natural_key(name):
@@ -251,11 +267,76 @@ def _reject_constant(name):
 
 
 def parse_report(data):
-    """A report from its JSON bytes: strict (no duplicate keys, no NaN or Infinity), an object at the top."""
-    value = json.loads(data.decode("utf-8"), object_pairs_hook=_strict_object, parse_constant=_reject_constant)
+    """A report from its JSON bytes: strict (no duplicate keys, no NaN or Infinity), an object at the top,
+    bounded (at most MAX_REPORT_BYTES, nested at most MAX_DEPTH levels) and Unicode text throughout (a lone
+    surrogate such as a `\\ud800` escape can be neither digested nor shown). Raises ValueError saying why."""
+    if len(data) > MAX_REPORT_BYTES:
+        raise ValueError("larger than %d bytes, which no report is" % MAX_REPORT_BYTES)
+    try:
+        value = json.loads(data.decode("utf-8"), object_pairs_hook=_strict_object, parse_constant=_reject_constant)
+    except RecursionError:
+        raise ValueError("nested deeper than %d levels, which no report is" % MAX_DEPTH) from None
     if not isinstance(value, dict):
         raise ValueError("the top level is not a JSON object")
+    _check_tree(value)
     return value
+
+
+def _text_problem(text):
+    """Why `text` cannot be UTF-8 (a lone surrogate), or None."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        return "a lone surrogate (%s)" % ascii(text[error.start])[1:-1]
+    return None
+
+
+def _path_part(key):
+    return "." + key.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _check_tree(value):
+    """Depth and text of a parsed value, without recursion (the value may be as deep as the parser allowed)."""
+    pending = [(value, 1, "$")]
+    while pending:
+        item, depth, where = pending.pop()
+        if isinstance(item, (dict, list)) and depth > MAX_DEPTH:
+            raise ValueError("nested deeper than %d levels (at %s), which no report is" % (MAX_DEPTH, where))
+        if isinstance(item, dict):
+            for key, member in item.items():
+                problem = _text_problem(key)
+                if problem:
+                    raise ValueError("a key at %s is not Unicode text: %s" % (where, problem))
+                pending.append((member, depth + 1, where + _path_part(key)))
+        elif isinstance(item, list):
+            pending.extend((member, depth + 1, "%s[%d]" % (where, index)) for index, member in enumerate(item))
+        elif isinstance(item, str):
+            problem = _text_problem(item)
+            if problem:
+                raise ValueError("a string at %s is not Unicode text: %s" % (where, problem))
+
+
+def read_bounded(path, limit=MAX_REPORT_BYTES):
+    """The bytes of the file at `path`, refused (ValueError) when larger than `limit`, never read whole then."""
+    with open(path, "rb") as handle:
+        if os.fstat(handle.fileno()).st_size > limit:
+            raise ValueError("larger than %d bytes, which no report is" % limit)
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise ValueError("larger than %d bytes, which no report is" % limit)
+    return data
+
+
+def read_report_file(path):
+    """A report from the file at `path` (`parse_report`); OSError, or ValueError saying why it is not one."""
+    return read_report_file_bytes(read_bounded(path))
+
+
+def read_report_file_bytes(data):
+    try:
+        return parse_report(data)
+    except UnicodeDecodeError as error:
+        raise ValueError("not UTF-8 (%s)" % error) from None
 
 
 class StoredReport:
@@ -268,6 +349,7 @@ class StoredReport:
         self.markdown = markdown  # the Markdown bytes, or None
         self.json_present = json_present
         self.error = error  # why the JSON could not be read
+        self.reason = None  # the same, without the words around it
 
     @property
     def stored_digest(self):
@@ -280,8 +362,7 @@ class StoredReport:
 
 
 def _read(path):
-    with open(path, "rb") as handle:
-        return handle.read()
+    return read_bounded(path)
 
 
 def report_names(directory):
@@ -315,15 +396,17 @@ def read_directory(directory, with_markdown=True):
         if has_json:
             try:
                 stored.raw = _read(base + ".json")
-                stored.report = parse_report(stored.raw)
-            except (ValueError, UnicodeDecodeError) as error:
+                stored.report = read_report_file_bytes(stored.raw)
+            except ValueError as error:
+                stored.reason = str(error)
                 stored.error = "not a readable JSON report (%s)" % error
             except OSError as error:
+                stored.reason = str(error.strerror or error)
                 stored.error = "cannot be read (%s)" % (error.strerror or error)
         if has_markdown and with_markdown:
             try:
                 stored.markdown = _read(base + ".md")
-            except OSError:
+            except (OSError, ValueError):
                 stored.markdown = None
         reports.append(stored)
     reports.sort(key=lambda stored: natural_key(stored.name))
@@ -337,9 +420,10 @@ def chain_head(reports):
     newest by name is taken and a warning says so; the verifier names what is wrong.
     """
     chained = [stored for stored in reports if stored.stored_digest]
-    unchained = len(reports) - len(chained)
+    unchained = [stored.name for stored in reports if not stored.stored_digest]
     unchained_warning = ("%d report(s) here cannot be chained to (unreadable, only a Markdown file, or without "
-                         "report_digest); run identity.lifecycle.verify_reports" % unchained)
+                         "report_digest: %s); run identity.lifecycle.verify_reports"
+                         % (len(unchained), ", ".join(unchained[:10]) + (", ..." if len(unchained) > 10 else "")))
     if not chained:
         return None, [unchained_warning + "; the new report starts a chain"] if reports else []
     followed = set(stored.previous for stored in chained)
@@ -483,6 +567,27 @@ def _line(result):
     return head + (" - " + "; ".join(parts) if parts else "")
 
 
+def _printable(text):
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _check_report(stored, result, public_key_pem):
+    """One report's own checks (content and signature) into its `result`."""
+    if not stored.json_present:
+        result["problems"].append("its JSON report %s.json is missing (only the Markdown is here)" % stored.name)
+        return
+    if stored.report is None:
+        result["problems"].append("%s.json is %s" % (stored.name, stored.error))
+        return
+    result["run_id"] = stored.report.get("run_id")
+    result["previous_report_digest"] = stored.previous
+    result["problems"] += _check_content(stored)
+    problems, note, fingerprint = _check_signature(stored, public_key_pem)
+    result["problems"] += problems
+    result["signature"] = note
+    result["key_fingerprint"] = fingerprint
+
+
 def verify_reports(reports, public_key_pem=None):
     """Checks `StoredReport`s (from `read_directory`) and returns one result dict per report, in name order:
     `name`, `run_id`, `ok`, `problems` (what is wrong, each named), `notes`, `report_digest`,
@@ -499,19 +604,12 @@ def verify_reports(reports, public_key_pem=None):
                   "signature": "not checked", "key_fingerprint": None}
         results[stored.name] = result
         ordered.append(result)
-        if not stored.json_present:
-            result["problems"].append("its JSON report %s.json is missing (only the Markdown is here)" % stored.name)
-            continue
-        if stored.report is None:
-            result["problems"].append("%s.json is %s" % (stored.name, stored.error))
-            continue
-        result["run_id"] = stored.report.get("run_id")
-        result["previous_report_digest"] = stored.previous
-        result["problems"] += _check_content(stored)
-        problems, note, fingerprint = _check_signature(stored, public_key_pem)
-        result["problems"] += problems
-        result["signature"] = note
-        result["key_fingerprint"] = fingerprint
+        try:
+            _check_report(stored, result, public_key_pem)
+        except Exception as error:  # pylint: disable=broad-exception-caught
+            # Whatever one report holds, it fails that report, named, and the others are still checked.
+            result["problems"].append("%s.json cannot be checked (%s: %s)" % (stored.name, type(error).__name__,
+                                                                              _printable(str(error))[:300]))
     _check_links(reports, results)
     for result in ordered:
         result["ok"] = not result["problems"]
@@ -519,9 +617,12 @@ def verify_reports(reports, public_key_pem=None):
     return ordered
 
 
-def verify_directory(directory, public_key_pem=None):
+def verify_directory(directory, public_key_pem=None, public_key_given_as=None):
     """`verify_reports` over every report in `directory`. No report at all is an error: a wrong path must
-    never read as a verified directory."""
+    never read as a verified directory. With `public_key_given_as` (the name the key was given under), a key
+    that is null or blank is an error, never "no public key given"."""
+    if public_key_given_as:
+        check_given_key(public_key_pem, public_key_given_as)
     reports = read_directory(directory)
     if not reports:
         raise EvidenceError("no offboarding reports (%s*.json) in %s" % (PREFIX, directory))
@@ -557,7 +658,7 @@ class DirectoryLock:
     def __enter__(self):
         if fcntl is None:
             return self
-        self.handle = os.open(self.path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+        self.handle = self._open()
         deadline = time.monotonic() + self.timeout
         while True:
             try:
@@ -573,6 +674,29 @@ class DirectoryLock:
                 raise EvidenceError("another run has held %s for %d seconds; nothing was written"
                                     % (self.path, self.timeout))
             time.sleep(0.05)
+
+    def _open(self):
+        try:
+            return os.open(self.path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+        except OSError as error:
+            # A lock file of another user in a shared directory with the sticky bit, a directory in its place...
+            raise EvidenceError("cannot open the lock file %s (%s); the reports' chain needs it, writable by this "
+                                "user: remove it or make it writable by this user (in a shared directory with the "
+                                "sticky bit, only its owner can)" % (self.path, error.strerror or error)) from None
+
+    def probe(self):
+        """Proves that the lock can be taken, without waiting: held by another writer is fine."""
+        if fcntl is None:
+            return
+        handle = self._open()
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as error:
+            if error.errno not in (errno.EAGAIN, errno.EACCES):
+                raise EvidenceError("cannot lock %s (%s); the reports' chain needs one writer at a time"
+                                    % (self.path, error.strerror or error)) from None
+        finally:
+            os.close(handle)
 
     def __exit__(self, *exc):
         if self.handle is not None:
@@ -634,6 +758,91 @@ def check_run_id(run_id):
                             "starting with a letter or digit" % (run_id,))
 
 
+def _ensure_directory(directory):
+    """The absolute path of the report directory, created (mode 0750) when it does not exist."""
+    directory = os.path.abspath(directory)
+    if os.path.lexists(directory) and not os.path.isdir(directory):
+        raise EvidenceError("the report directory %s is not a directory" % directory)
+    if not os.path.isdir(directory):
+        try:
+            os.makedirs(directory, DIRECTORY_MODE)
+            os.chmod(directory, DIRECTORY_MODE)  # as given, whatever the umask
+        except FileExistsError:
+            pass
+        except OSError as error:
+            raise EvidenceError("cannot create the report directory %s (%s)"
+                                % (directory, error.strerror or error)) from None
+    return directory
+
+
+def check_signing_key(signing_key_pem):
+    """The signing key signs: loaded, made to sign, and its signature verified. Returns its public key."""
+    key = load_private_key(signing_key_pem)
+    probe = b"identity.lifecycle offboard_report: the signing key signs"
+    try:
+        key.public_key().verify(key.sign(probe), probe)
+    except (InvalidSignature, ValueError):
+        raise EvidenceError("the signing key cannot make a signature that verifies") from None
+    return key.public_key()
+
+
+def check_report_directory(directory, run_id=None, signing_key_pem=None):
+    """Everything that can keep `write_report` from writing this run's report, checked before the run changes
+    anything, so that no run makes changes and then cannot record them: the signing key signs; the report
+    directory exists (it is created when missing) and is a directory this user can write files into; its lock
+    can be taken; every report in it can be read and is within the bounds (`parse_report`), since each run
+    reads them all to find the one to chain to; and no report of `run_id` is there yet.
+
+    Returns `(problems, details)`: each problem names what is wrong (the file, the key), never a key's text;
+    `details` has `directory`, `reports` (how many) and `key_fingerprint`."""
+    problems = []
+    details = {"directory": os.path.abspath(directory), "reports": 0, "key_fingerprint": None}
+    if run_id is not None:
+        try:
+            check_run_id(run_id)
+        except EvidenceError as error:
+            problems.append(str(error))
+            run_id = None
+    if signing_key_pem:
+        try:
+            details["key_fingerprint"] = key_fingerprint(check_signing_key(signing_key_pem))
+        except EvidenceError as error:
+            problems.append(str(error))
+    try:
+        directory = _ensure_directory(directory)
+    except EvidenceError as error:
+        return problems + [str(error)], details
+    details["directory"] = directory
+    try:
+        handle, probe = tempfile.mkstemp(prefix=".offboard-write-check.", suffix=".tmp", dir=directory)
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as error:
+        return problems + ["the report directory %s is not writable by this user (%s)"
+                           % (directory, error.strerror or error)], details
+    try:
+        DirectoryLock(directory).probe()
+    except EvidenceError as error:
+        problems.append(str(error))
+    try:
+        reports = read_directory(directory, with_markdown=False)
+    except EvidenceError as error:
+        return problems + [str(error)], details
+    details["reports"] = len(reports)
+    for stored in reports:
+        if stored.json_present and stored.report is None:
+            problems.append("%s cannot be read as a report (%s): each run reads every report of the directory to "
+                            "chain its own; move it out of the directory, or restore it from a copy"
+                            % (os.path.join(directory, stored.name + ".json"), _printable(stored.reason or "")))
+    if run_id is not None:
+        for suffix in (".json", ".md"):
+            path = os.path.join(directory, PREFIX + run_id + suffix)
+            if os.path.lexists(path):
+                problems.append("%s already exists (another run with the same run id?); a report is never "
+                                "overwritten" % path)
+    return problems, details
+
+
 def write_report(directory, run_id, report, markdown, signing_key_pem=None):
     """Writes one run's `offboard-<run_id>.md` and then `offboard-<run_id>.json` into `directory`, chained
     to the newest earlier report and signed when a key is given. Never overwrites a report.
@@ -659,15 +868,7 @@ def write_report(directory, run_id, report, markdown, signing_key_pem=None):
         signing_public = load_private_key(signing_key_pem).public_key()  # a bad key fails before any file
     report = dict(report, run_id=run_id)
     markdown_bytes = markdown.encode("utf-8")
-    directory = os.path.abspath(directory)
-    if not os.path.isdir(directory):
-        try:
-            os.makedirs(directory, DIRECTORY_MODE)
-        except FileExistsError:
-            pass
-        except OSError as error:
-            raise EvidenceError("cannot create the report directory %s (%s)"
-                                % (directory, error.strerror or error)) from None
+    directory = _ensure_directory(directory)
     base = os.path.join(directory, PREFIX + run_id)
     with DirectoryLock(directory):
         for path in (base + ".json", base + ".md"):

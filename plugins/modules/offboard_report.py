@@ -29,6 +29,13 @@ description:
   - Creates O(path) (mode C(0750)) if it does not exist. The report files get mode C(0640).
   - M(identity.lifecycle.offboard_report_verify) and the playbook C(identity.lifecycle.verify_reports) check
     such a directory.
+  - With O(check_only=true), writes nothing and checks everything that could keep it from writing the report of
+    O(name) later, so that a run can find it before it changes anything. The signing key must sign. O(path) must
+    be a directory this user can write files into (it is created if it does not exist). Its lock must be
+    available to this user. Every report in it must be readable and within the bounds a report has (128 MiB,
+    nested 64 levels, Unicode text), because the module reads every report to find the one to chain to. No
+    report of O(name) may exist yet. The task fails naming each problem, the file or the key, never the key's
+    text. The P(identity.lifecycle.offboard#role) role runs this check before its first request.
 author:
   - identity.lifecycle contributors (@identity-lifecycle)
 options:
@@ -49,13 +56,20 @@ options:
     description:
       - The JSON report of the run, without the evidence fields C(report_digest), C(previous_report_digest),
         C(markdown_sha256) and C(signature). If any of them is present, the module fails.
+      - Required unless O(check_only=true).
     type: dict
-    required: true
   markdown:
     description:
       - The Markdown report of the run, written as UTF-8 exactly as given.
+      - Required unless O(check_only=true).
     type: str
-    required: true
+  check_only:
+    description:
+      - Write nothing; check that the report of O(name) can be written into O(path) with O(signing_key) (see
+        the description).
+    type: bool
+    default: false
+    version_added: 0.2.0
   signing_key:
     description:
       - An Ed25519 private key in PEM (PKCS#8, C(-----BEGIN PRIVATE KEY-----), unencrypted), such as
@@ -158,11 +172,25 @@ key_fingerprint:
   description: C(sha256:) and the hex SHA-256 of the raw public key, or C(null) when not signed.
   returned: success
   type: str
+checked:
+  description: With O(check_only=true), true when the report can be written. A failed check fails the task.
+  returned: success and O(check_only=true)
+  type: bool
+problems:
+  description: With O(check_only=true), each problem found (empty on success).
+  returned: O(check_only=true)
+  type: list
+  elements: str
+reports:
+  description: With O(check_only=true), how many reports O(path) holds.
+  returned: O(check_only=true)
+  type: int
 """
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback
 
-from ansible_collections.identity.lifecycle.plugins.module_utils._evidence import EvidenceError, write_report
+from ansible_collections.identity.lifecycle.plugins.module_utils._evidence import (
+    EvidenceError, check_report_directory, write_report)
 
 
 def main():
@@ -170,13 +198,21 @@ def main():
         argument_spec=dict(
             path=dict(type="path", required=True),
             name=dict(type="str", required=True),
-            report=dict(type="dict", required=True),
-            markdown=dict(type="str", required=True),
+            report=dict(type="dict"),
+            markdown=dict(type="str"),
+            check_only=dict(type="bool", default=False),
             signing_key=dict(type="str", no_log=True, fallback=(env_fallback, ["OFFBOARD_SIGNING_KEY"])),
         ),
+        required_if=[("check_only", False, ("report", "markdown"))],
         supports_check_mode=True,
     )
     params = module.params
+    if params["check_only"]:
+        problems, details = check_report_directory(params["path"], params["name"], params["signing_key"] or None)
+        if problems:
+            module.fail_json(msg="the report of this run could not be written: %s" % "; ".join(problems),
+                             problems=problems, **details)
+        module.exit_json(changed=False, checked=True, problems=[], **details)
     try:
         written = write_report(params["path"], params["name"], params["report"], params["markdown"],
                                params["signing_key"] or None)

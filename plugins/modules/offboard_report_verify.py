@@ -28,6 +28,8 @@ description:
   - Fails if any report does not verify, naming each one and what is wrong, and returns the results
     (RV(lines), RV(reports), RV(failures)) then too. Fails without results if O(path) has no report, or if
     O(public_key) is not an Ed25519 public key.
+  - A report file larger than 128 MiB, nested deeper than 64 levels or holding text that is not Unicode (a lone
+    surrogate) fails as that report, named; whatever one report holds, every other report still gets its line.
   - The chain cannot show that the newest reports were removed. Compare the newest RV(reports[].report_digest)
     with one kept elsewhere, such as the AWX job's artifacts.
 author:
@@ -45,6 +47,13 @@ options:
       - A private key here is refused without being used, and the value is kept out of the output (C(no_log))
         in case one is given by mistake.
     type: str
+  public_key_given_as:
+    description:
+      - The name the key was given under, such as C(offboard_verify_public_key), for the messages. When set,
+        O(public_key) must be a key. Null or empty fails, naming this name; it never reads as no public key given.
+        The playbook C(identity.lifecycle.verify_reports) sets it whenever a key variable is given.
+    type: str
+    version_added: 0.2.0
 requirements:
   - cryptography (a dependency of ansible-core), to check signatures
 attributes:
@@ -149,11 +158,13 @@ def main():
             path=dict(type="path", required=True),
             # Public, but a private key given here by mistake must never be shown.
             public_key=dict(type="str", no_log=True),
+            public_key_given_as=dict(type="str"),
         ),
         supports_check_mode=True,
     )
     try:
-        reports = verify_directory(module.params["path"], module.params["public_key"])
+        reports = verify_directory(module.params["path"], module.params["public_key"],
+                                   module.params["public_key_given_as"])
     except EvidenceError as error:
         module.fail_json(msg=str(error))
     failed = [report for report in reports if not report["ok"]]

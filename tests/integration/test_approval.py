@@ -263,3 +263,77 @@ def test_signed_reports_verify_with_the_public_key_alone_and_the_key_is_never_sh
                          extra_vars={"offboard_report_dir": "offboard-reports", "offboard_verify_public_key": public})
     assert failed.returncode != 0
     assert "%s: FAILED - tampered" % os.path.basename(path)[:-len(".json")] in failed.stdout
+
+
+def grown_report(path, rehearsal, sign_with=None, keep_digest=False):
+    """The rehearsal's report at `path` with one more plan item (Sam) and its plan_digest recomputed, as someone
+    who can write the report directory would edit it; `report_digest` deleted unless `keep_digest` (then
+    recomputed), and the signature left as it was or, with `sign_with`, made again with that key."""
+    from ansible_collections.identity.lifecycle.plugins.module_utils._evidence import report_digest, sign
+    edited = dict(rehearsal)
+    edited["plan"] = rehearsal["plan"] + [dict(rehearsal["plan"][0], user_id="a-sam", leaver="sam.taylor@example.com",
+                                               user_name="sam.taylor@example.com")]
+    edited["plan_digest"] = digest(edited["plan"])
+    edited.pop("report_digest", None)
+    if keep_digest:
+        edited["report_digest"] = report_digest(edited)
+        if sign_with:
+            edited["signature"] = sign(edited["report_digest"], sign_with)
+    else:
+        edited.pop("signature", None)
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(edited, handle)
+
+
+def test_an_approved_report_without_its_report_digest_is_refused_before_any_request(ansible, serve):
+    # Issue 18, finding 3: a report edited and stripped of its report_digest is evidence of nothing.
+    simulator, env = atlassian(serve)
+    path, rehearsal, _markdown = rehearse(ansible, env)
+    mark = len(simulator.requests())
+    grown_report(path, rehearsal)
+    refused = offboard(ansible, env, offboard_require_approval=True, offboard_approved_plan=path)
+    assert refused.returncode != 0
+    assert "offboard_approved_plan %s has no report_digest" % path in refused.output, refused.output[-3000:]
+    assert simulator.requests()[mark:] == [] and names(simulator) == EVERYONE
+
+
+def test_with_a_verifying_key_an_approved_report_must_carry_its_valid_signature(ansible, serve, tmp_path, suite_guard):
+    simulator, env = atlassian(serve)
+    private, public = signing_key(tmp_path, suite_guard)
+    other_private, _other_public = signing_key(tmp_path, suite_guard)
+    path, rehearsal, _markdown = rehearse(ansible, dict(env, OFFBOARD_SIGNING_KEY=private))
+    mark = len(simulator.requests())
+    # Signed again with another key after the edit: its digests match, its signature is not the published key's.
+    grown_report(path, rehearsal, sign_with=other_private, keep_digest=True)
+    forged = offboard(ansible, env, offboard_approved_plan=path, offboard_verify_public_key=public)
+    assert forged.returncode != 0
+    assert "offboard_approved_plan %s is not signed by offboard_verify_public_key: signed with another key" % path \
+        in forged.output, forged.output[-3000:]
+    # The digest recomputed, the old signature kept: the signature is over another digest.
+    grown_report(path, rehearsal, keep_digest=True)
+    with open(path, encoding="utf-8") as handle:
+        edited = json.load(handle)
+    edited["signature"] = rehearsal["signature"]
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(edited, handle)
+    stale = offboard(ansible, env, offboard_approved_plan=path, offboard_verify_public_key=public)
+    assert stale.returncode != 0 and "signature invalid" in stale.output, stale.output[-3000:]
+    # Unsigned.
+    edited.pop("signature")
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(edited, handle)
+    unsigned = offboard(ansible, env, offboard_approved_plan=path, offboard_verify_public_key=public)
+    assert unsigned.returncode != 0
+    assert "offboard_approved_plan %s is not signed, but offboard_verify_public_key is given" % path in unsigned.output
+    # A verifying key given as null is an error, never "no key".
+    null = offboard(ansible, env, offboard_approved_plan=path, offboard_verify_public_key=None)
+    assert null.returncode != 0 and "offboard_verify_public_key is given but empty (null)" in null.output, \
+        null.output[-3000:]
+    assert simulator.requests()[mark:] == [] and names(simulator) == EVERYONE
+    # The report as written, with its signature: approved, exactly the plan removed.
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(rehearsal, handle, indent=2, sort_keys=True, ensure_ascii=False)
+        handle.write("\n")
+    approved = offboard(ansible, env, offboard_approved_plan=path, offboard_verify_public_key=public)
+    assert approved.returncode == 0, approved.output[-3000:]
+    assert names(simulator) == ["sam.taylor@example.com"]

@@ -266,7 +266,7 @@ def test_verify_reports_refuses_an_empty_directory_and_a_private_key(ansible, tm
     ansible.guard.inputs.add(os.path.realpath(mistaken))
     result = ansible.run(VERIFY, args=["-e", "@" + mistaken], verbosity=4, callback="default")
     assert result.returncode != 0
-    assert "the public key is a private key; give the public key only" in result.stdout
+    assert "offboard_verify_public_key is a private key; give the public key only" in result.stdout
 
 
 def test_the_public_key_is_given_as_a_file_the_way_a_shell_passes_it(ansible, tmp_path, keys):
@@ -282,3 +282,110 @@ def test_the_public_key_is_given_as_a_file_the_way_a_shell_passes_it(ansible, tm
     assert result.returncode == 0, result.output[-3000:]
     lines = result.task("Show one line per report")["msg"]
     assert len(lines) == 2 and all("signature verified with the given public key" in line for line in lines)
+
+
+def role_run(ansible, env, check=False, **extra_vars):
+    from .test_offboard_role import LEAVERS
+    variables = {"offboard_users": LEAVERS}
+    variables.update(extra_vars)
+    return ansible.run("identity.lifecycle.offboard", extra_vars=variables, env=dict(env, PWD=ansible.workdir),
+                       check=check)
+
+
+def test_a_signing_key_that_cannot_sign_stops_the_run_before_any_request(ansible, serve, keys):
+    # Issue 18, finding 11: the public key given as OFFBOARD_SIGNING_KEY (a plausible mix-up) was found only
+    # when the report was written, after every account change.
+    from .test_offboard_role import atlassian, names
+    simulator, env = atlassian(serve)
+    before = names(simulator)
+    # Given where a secret goes, the public key counts as one for the suite's scan: its own file is an input.
+    ansible.guard.inputs.add(os.path.realpath(keys.public_file))
+    refused = role_run(ansible, dict(env, OFFBOARD_SIGNING_KEY=keys.public))
+    assert refused.returncode != 0
+    assert "the signing key is a public key or certificate, not an Ed25519 private key in PEM" in refused.output, \
+        refused.output[-3000:]
+    assert "nothing was sent to any provider" in refused.output
+    assert simulator.requests() == [] and names(simulator) == before
+    assert not glob_reports(ansible.workdir)
+    # In an approved run too: before the pass with reads only.
+    rehearsal = role_run(ansible, env, check=True)
+    assert rehearsal.returncode == 0, rehearsal.output[-3000:]
+    mark = len(simulator.requests())
+    approved = role_run(ansible, dict(env, OFFBOARD_SIGNING_KEY=keys.public),
+                        offboard_approved_plan=glob_reports(ansible.workdir)[0])
+    assert approved.returncode != 0 and "the signing key is a public key" in approved.output
+    assert simulator.requests()[mark:] == [] and names(simulator) == before
+
+
+def glob_reports(workdir):
+    directory = os.path.join(workdir, "offboard-reports")
+    return sorted(os.path.join(directory, name) for name in os.listdir(directory)
+                  if name.startswith("offboard-") and name.endswith(".json")) if os.path.isdir(directory) else []
+
+
+def test_a_report_directory_whose_history_or_lock_cannot_be_used_stops_the_run_before_any_request(ansible, serve):
+    # Issue 18, finding 12: a malformed report in the directory crashed the writer after the changes, without
+    # naming the file; a lock file that cannot be opened raised an unhandled error.
+    from .test_offboard_role import atlassian, names
+    simulator, env = atlassian(serve)
+    before = names(simulator)
+    directory = os.path.join(ansible.workdir, "offboard-reports")
+    os.mkdir(directory)
+    nested = os.path.join(directory, "offboard-20261201T000000.000Z.json")
+    with open(nested, "w", encoding="ascii") as handle:
+        handle.write("[" * 100000 + "]" * 100000)
+    refused = role_run(ansible, env)
+    assert refused.returncode != 0
+    assert "offboard-20261201T000000.000Z.json cannot be read as a report (nested deeper than" in refused.output, \
+        refused.output[-3000:]
+    assert "nothing was sent to any provider" in refused.output
+    assert simulator.requests() == []
+    os.unlink(nested)
+    # The lock file cannot be opened (here a directory in its place; a file of another user in a shared
+    # directory with the sticky bit fails the same way).
+    os.unlink(os.path.join(directory, ".offboard-reports.lock"))  # left by the check, as by any writer
+    os.mkdir(os.path.join(directory, ".offboard-reports.lock"))
+    locked = role_run(ansible, env)
+    assert locked.returncode != 0
+    assert "cannot open the lock file %s/.offboard-reports.lock" % directory in locked.output, locked.output[-3000:]
+    assert simulator.requests() == [] and names(simulator) == before
+    assert not glob_reports(ansible.workdir)
+
+
+def test_verify_reports_names_every_report_it_cannot_read(ansible, tmp_path):
+    # Issue 18, finding 15: a lone surrogate or deep nesting in one report stopped the verifier with a codec
+    # or recursion error and no line per report.
+    directory = str(tmp_path / "reports")
+    write_reports(ansible, directory, [1, 2])
+    with open(os.path.join(directory, name_of(3) + ".json"), "w", encoding="ascii") as handle:
+        handle.write('{"report": "\\ud800", "run_id": "%s"}' % run_id(3))
+    with open(os.path.join(directory, name_of(4) + ".json"), "w", encoding="ascii") as handle:
+        handle.write("[" * 100000 + "]" * 100000)
+    with open(os.path.join(directory, name_of(5) + ".json"), "w", encoding="ascii") as handle:
+        handle.write('{"a": ' * 200 + "1" + "}" * 200)
+    result, lines = verify_reports(ansible, directory)
+    assert result.returncode != 0
+    assert len(lines) == 5, result.output[-3000:]
+    assert line_of(lines, name_of(1)).startswith(name_of(1) + ": OK")
+    assert line_of(lines, name_of(2)).startswith(name_of(2) + ": OK")
+    assert line_of(lines, name_of(3)).startswith(
+        "%s: FAILED - %s.json is not a readable JSON report (a string at $.report is not Unicode text: a lone "
+        "surrogate" % (name_of(3), name_of(3)))
+    for index in (4, 5):
+        assert line_of(lines, name_of(index)).startswith(
+            "%s: FAILED - %s.json is not a readable JSON report (nested deeper than" % (name_of(index), name_of(index)))
+    message = failure_message(result)
+    assert message.startswith("3 of 5 report(s) in %s do not verify: " % directory)
+
+
+@pytest.mark.parametrize("variables", [{"offboard_verify_public_key": None}, {"offboard_verify_public_key": ""},
+                                       {"offboard_verify_public_key_file": None}])
+def test_verify_reports_refuses_a_public_key_given_as_null_or_empty(ansible, tmp_path, keys, variables):
+    # Issue 18, finding 16: a public key given as null read as "no public key given", and every line read OK.
+    directory = str(tmp_path / "reports")
+    write_reports(ansible, directory, [1], env_key=keys.private)
+    result = ansible.run(VERIFY, extra_vars=dict(variables, offboard_report_dir=directory))
+    assert result.returncode != 0
+    name = list(variables)[0]
+    assert "%s is given but empty" % name in result.output, result.output[-3000:]
+    assert "no public key given" not in result.output

@@ -115,6 +115,62 @@ def test_an_approved_plan_from_a_rehearsals_report(tmp_path):
     assert "duplicate key" in approval(str(tmp_path / "dup.json"))["problems"][0]
 
 
+def test_an_approved_report_must_carry_its_digest_and_with_a_verifying_key_its_signature(tmp_path):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+    from ansible_collections.identity.lifecycle.plugins.module_utils._evidence import sign
+
+    def pems():
+        key = ed25519.Ed25519PrivateKey.generate()
+        return (key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                  serialization.NoEncryption()).decode(),
+                key.public_key().public_bytes(serialization.Encoding.PEM,
+                                              serialization.PublicFormat.SubjectPublicKeyInfo).decode())
+    private, public = pems()
+    other_private, _other_public = pems()
+    report = rehearsal_report()
+    # Issue 18, finding 3: the plan grown, its digest recomputed, report_digest deleted.
+    grown = dict(report, plan=report["plan"] + [dict(report["plan"][0], user_id="a-sam")])
+    grown["plan_digest"] = digest(grown["plan"])
+    path = write(tmp_path / "grown.json", grown)
+    assert approval(path)["problems"] == [
+        "offboard_approved_plan %s has no report_digest: a report without its digest is evidence of nothing (it was "
+        "removed, or the report was not written by the offboard role); approve the report as the rehearsal wrote it"
+        % path]
+    assert approval(path)["plan"] is None
+    signed = dict(report, report_digest=report_digest(report))
+    signed["signature"] = sign(signed["report_digest"], private)
+    key = {"offboard_verify_public_key": public}
+    assert approval(write(tmp_path / "signed.json", signed), verify_key=key)["problems"] == []
+    assert approval(write(tmp_path / "signed.json", signed), verify_key=key)["plan"] == report["plan"]
+    grown["report_digest"] = report_digest(grown)
+    grown["signature"] = sign(grown["report_digest"], other_private)
+    problems = approval(write(tmp_path / "forged.json", grown), verify_key=key)["problems"]
+    assert problems[0].startswith("offboard_approved_plan %s is not signed by offboard_verify_public_key: signed "
+                                  "with another key" % (tmp_path / "forged.json"))
+    grown["signature"] = signed["signature"]
+    assert "signature invalid" in approval(write(tmp_path / "stale.json", grown), verify_key=key)["problems"][0]
+    del grown["signature"]
+    assert "is not signed, but offboard_verify_public_key is given" in approval(
+        write(tmp_path / "unsigned.json", grown), verify_key=key)["problems"][0]
+    # Without a key, a report's own digest is enough (its signature is for verify_reports).
+    assert approval(str(tmp_path / "unsigned.json"))["problems"] == []
+    # The key as a file, relative to where ansible-playbook started; null, empty or not a public key: refused.
+    (tmp_path / "offboard-signing.pub").write_text(public)
+    assert approval(str(tmp_path / "signed.json"), base_dir=str(tmp_path),
+                    verify_key={"offboard_verify_public_key_file": "offboard-signing.pub"})["problems"] == []
+    for given, expected in (({"offboard_verify_public_key": None}, "offboard_verify_public_key is given but empty (null)"),
+                            ({"offboard_verify_public_key_file": ""}, "offboard_verify_public_key_file is given but "
+                                                                      "empty (blank)"),
+                            ({"offboard_verify_public_key": private}, "offboard_verify_public_key is a private key"),
+                            ({"offboard_verify_public_key_file": "nowhere.pub"}, "offboard_verify_public_key_file %s "
+                             "cannot be read (No such file or directory)" % (tmp_path / "nowhere.pub"))):
+        checked = approval(None, base_dir=str(tmp_path), verify_key=given)
+        assert checked["problems"] and checked["problems"][0].startswith(expected), checked["problems"]
+    # A rehearsal needs no plan, but a wrong verifying key stops it too.
+    assert approval(None, check_mode=True, verify_key={"offboard_verify_public_key": ""})["problems"]
+
+
 def test_a_change_outside_the_plan_refuses_the_run_and_its_report_says_so():
     approved = approval(rehearsal_report()["plan"])
     # Dana's name now leads to another user at Atlassian.

@@ -299,8 +299,8 @@ def test_a_directory_of_reports_without_evidence_starts_a_chain_with_a_warning(t
     first = write_chain(tmp_path, 1, start=1)[0]
     assert first["previous_report_digest"] is None
     assert first["warnings"] == ["1 report(s) here cannot be chained to (unreadable, only a Markdown file, or "
-                                 "without report_digest); run identity.lifecycle.verify_reports; the new report "
-                                 "starts a chain"]
+                                 "without report_digest: %s); run identity.lifecycle.verify_reports; the new report "
+                                 "starts a chain" % name_of(0)]
 
 
 # --- verifying --------------------------------------------------------------------------------------------
@@ -518,3 +518,89 @@ def test_property_two_swapped_reports_are_detected(tmp_path_factory, length, dat
     assert sorted(problems) == sorted([name_of(first), name_of(second)])
     for index in (first, second):
         assert any(problem.startswith("renamed or out of order") for problem in problems[name_of(index)])
+
+
+# --- bounds, and the checks before a run changes anything ----------------------------------------------------
+
+@pytest.mark.parametrize("text, expected", [
+    ("[" * 100000 + "]" * 100000, "nested deeper than 64 levels"),
+    ('{"a": ' * 65 + "1" + "}" * 65, "nested deeper than 64 levels (at $.a.a."),
+    ('{"report": "\\ud800"}', "a string at $.report is not Unicode text: a lone surrogate (\\ud800)"),
+    ('{"\\udfff": 1}', "a key at $ is not Unicode text: a lone surrogate (\\udfff)"),
+    ('{"a": [1, {"b": "\\ud83d"}]}', "a string at $.a[1].b is not Unicode text"),
+])
+def test_a_report_beyond_the_bounds_or_not_unicode_is_refused_saying_why(text, expected):
+    with pytest.raises(ValueError) as raised:
+        _evidence.parse_report(text.encode("ascii"))
+    assert expected in str(raised.value)
+    str(raised.value).encode("utf-8")  # the message itself can be shown
+    # A surrogate pair is a character, and 64 levels are a report's.
+    assert _evidence.parse_report(b'{"a": "\\ud83d\\ude00"}') == {"a": "\U0001f600"}
+    _evidence.parse_report(('{"a": ' * 63 + "1" + "}" * 63).encode("ascii"))
+
+
+def test_a_file_larger_than_a_report_is_not_read(tmp_path, monkeypatch):
+    monkeypatch.setattr(_evidence, "MAX_REPORT_BYTES", 100)
+    path = tmp_path / (name_of(0) + ".json")
+    path.write_text(json.dumps({"run_id": run_id(0), "padding": "x" * 200}))
+    with pytest.raises(ValueError, match="larger than 100 bytes"):
+        _evidence.read_report_file(str(path))
+    results = _evidence.verify_reports(_evidence.read_directory(str(tmp_path)))
+    assert results[0]["line"].startswith("%s: FAILED - %s.json is not a readable JSON report (larger than 100 bytes"
+                                         % (name_of(0), name_of(0)))
+
+
+def test_the_verifier_names_every_report_it_cannot_read_and_checks_the_others(tmp_path):
+    write_chain(tmp_path, 2)
+    (tmp_path / (name_of(2) + ".json")).write_text('{"report": "\\ud800", "run_id": "%s"}' % run_id(2))
+    (tmp_path / (name_of(3) + ".json")).write_text("[" * 100000 + "]" * 100000)
+    results = _evidence.verify_directory(str(tmp_path))
+    assert [result["ok"] for result in results] == [True, True, False, False]
+    assert "a lone surrogate (\\ud800)" in results[2]["line"] and "nested deeper than" in results[3]["line"]
+    for result in results:
+        result["line"].encode("utf-8")
+
+
+def test_a_public_key_given_as_null_or_blank_is_an_error(tmp_path, signing_key):
+    write_chain(tmp_path, 1, signing_key)
+    for value, said in ((None, "null"), ("", "blank"), ("  \n", "blank")):
+        with pytest.raises(EvidenceError, match="offboard_verify_public_key is given but empty \\(%s\\)" % said):
+            _evidence.verify_directory(str(tmp_path), value, "offboard_verify_public_key")
+    assert _evidence.verify_directory(str(tmp_path), public_pem(signing_key), "offboard_verify_public_key")[0]["ok"]
+    # Not given at all: each signature is checked against the key it carries, and the line says so.
+    assert "no public key given" in _evidence.verify_directory(str(tmp_path))[0]["line"]
+
+
+def test_the_check_before_a_run_finds_what_would_keep_its_report_from_being_written(tmp_path, signing_key):
+    directory = tmp_path / "reports"
+    problems, details = _evidence.check_report_directory(str(directory), run_id(5), private_pem(signing_key))
+    assert problems == [] and directory.is_dir() and details["reports"] == 0
+    assert oct(os.stat(str(directory)).st_mode & 0o777) == oct(_evidence.DIRECTORY_MODE)
+    assert details["key_fingerprint"] == _evidence.key_fingerprint(signing_key.public_key())
+    assert not [name for name in os.listdir(str(directory)) if name != _evidence.LOCK_NAME]
+    write_chain(directory, 2)
+    assert _evidence.check_report_directory(str(directory), run_id(5))[0] == []
+    # A public key where the signing key belongs, a report that cannot be read, this run's name taken.
+    (directory / (name_of(2) + ".json")).write_text("[" * 100000 + "]" * 100000)
+    problems, _details = _evidence.check_report_directory(str(directory), run_id(1), public_pem(signing_key))
+    assert problems[0] == "the signing key is a public key or certificate, not an Ed25519 private key in PEM"
+    assert problems[1].startswith("%s cannot be read as a report (nested deeper than 64 levels"
+                                  % (directory / (name_of(2) + ".json")))
+    assert problems[2] == ("%s already exists (another run with the same run id?); a report is never overwritten"
+                           % (directory / (name_of(1) + ".json")))
+    assert len(problems) == 4
+    (directory / (name_of(2) + ".json")).unlink()
+    # A lock file that cannot be opened: written nothing, named.
+    (directory / _evidence.LOCK_NAME).unlink()
+    (directory / _evidence.LOCK_NAME).mkdir()
+    problems, _details = _evidence.check_report_directory(str(directory), run_id(5))
+    assert problems == ["cannot open the lock file %s (Is a directory); the reports' chain needs it, writable by "
+                        "this user: remove it or make it writable by this user (in a shared directory with the "
+                        "sticky bit, only its owner can)" % (directory / _evidence.LOCK_NAME)]
+    with pytest.raises(EvidenceError, match="cannot open the lock file"):
+        _evidence.write_report(str(directory), run_id(5), report_of(5), "# r\n")
+    assert not (directory / (name_of(5) + ".md")).exists()
+    # Not a directory.
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert _evidence.check_report_directory(str(blocker))[0] == ["the report directory %s is not a directory" % blocker]
