@@ -16,7 +16,7 @@ import shutil
 import subprocess
 import time
 
-from ansible_collections.identity.lifecycle.plugins.module_utils._evidence import digest
+from tests.evidence_oracle import digest
 from simulators.atlassian import AtlassianScimSimulator
 from simulators.uipath import UiPathIdentitySimulator
 
