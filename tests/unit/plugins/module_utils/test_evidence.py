@@ -22,15 +22,16 @@ import threading
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from ansible_collections.identity.lifecycle.plugins.module_utils import _evidence
 from ansible_collections.identity.lifecycle.plugins.module_utils._evidence import EvidenceError
 from tests import evidence_oracle as oracle
 
-PROPERTY = settings(max_examples=40, deadline=None, database=None,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture])
+from .hypothesis_profile import prop
+
+PROPERTY = prop(40)  # the seed and the example database: hypothesis_profile.py
 
 
 def private_pem(key, password=None):
