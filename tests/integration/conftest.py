@@ -7,8 +7,11 @@
 Every test is also watched by `suite_guard` (autouse): after the test, the output of each playbook run
 (stdout and stderr, -vvvv runs included), the request log of each simulator started through `serve` and
 every file under the test's `tmp_path` are scanned for each secret the test used, and every run in check
-mode must have left no changing request in any of those simulators. A hit fails the test, naming the
-place, never the secret.
+mode must have left no changing request in any of those simulators. Check mode is also watched task by task,
+however the run was started: callback_plugins/check_mode_tasks.py writes every task's window and check mode
+(`--check`, a task's `check_mode: true`, an include's `apply`), and no changing request may reach a simulator
+during a task in check mode (`Guard.check_task_windows`; ansible-runner jobs pass the same environment in
+env/envvars). A hit fails the test, naming the place, never the secret.
 """
 
 from __future__ import annotations

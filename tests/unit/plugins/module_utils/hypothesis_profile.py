@@ -55,7 +55,8 @@ def prop(count, **extra):
     options.update(extra)
 
     def decorate(test):
-        return seed(SEED)(settings(**options)(test))
+        # @seed alone turns the database off; the settings applied after it turn it on again.
+        return settings(**options)(seed(SEED)(test))
     return decorate
 
 
