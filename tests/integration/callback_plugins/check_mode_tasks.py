@@ -53,7 +53,8 @@ class CallbackModule(CallbackBase):
         ended = time.time()
         task = result._task
         key = (result._host.get_name(), task._uuid)
-        fields = getattr(result, "_task_fields", None) or {}
+        # The task's attributes after ansible-core validated them (`task_fields` from 2.19 on, `_task_fields` before).
+        fields = getattr(result, "task_fields", None) or getattr(result, "_task_fields", None) or {}
         check_mode = fields.get("check_mode", task.check_mode)
         self._write({
             "event": "task", "host": key[0], "task": task.get_name(), "action": task.action, "outcome": outcome,
