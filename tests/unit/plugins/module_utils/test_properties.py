@@ -786,6 +786,7 @@ def test_the_strategies_reach_every_kind_of_value():
     kinds = {"refused": 0, "accepted": 0, "slash": 0, "control": 0, "long": 0, "look-alike": 0}
     samples = []
 
+    @seed(SEED)
     @settings(max_examples=300, database=None, deadline=None)
     @given(value=values)
     def collect(value):
