@@ -10,6 +10,7 @@ marked `slow` (deselect them with `-m "not slow"`)."""
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import sys
 import tempfile
@@ -153,6 +154,23 @@ def pytest_terminal_summary(terminalreporter):
             for name, value in getattr(report, "user_properties", ()):
                 if name == "ground truth":
                     terminalreporter.write_line("%s: %s" % (report.nodeid, value))
+
+
+def pin_property_seed():
+    """PROPERTY_SEED=random becomes one number here, in the first process, before pytest-xdist starts its workers
+    (which inherit it): every worker draws with the seed the header shows."""
+    if os.environ.get("PROPERTY_SEED", "").strip().lower() == "random":
+        os.environ["PROPERTY_SEED"] = str(random.SystemRandom().randrange(2 ** 32))
+
+
+pin_property_seed()
+
+
+def pytest_report_header(config):
+    """The property tests' seed and scale (tests/unit/plugins/module_utils/hypothesis_profile.py), so that a failure
+    they find can be drawn again."""
+    from tests.unit.plugins.module_utils.hypothesis_profile import header  # pylint: disable=import-outside-toplevel
+    return header()
 
 
 def pytest_unconfigure(config):

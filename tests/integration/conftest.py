@@ -7,8 +7,11 @@
 Every test is also watched by `suite_guard` (autouse): after the test, the output of each playbook run
 (stdout and stderr, -vvvv runs included), the request log of each simulator started through `serve` and
 every file under the test's `tmp_path` are scanned for each secret the test used, and every run in check
-mode must have left no changing request in any of those simulators. A hit fails the test, naming the
-place, never the secret.
+mode must have left no changing request in any of those simulators. Check mode is also watched task by task,
+however the run was started: callback_plugins/check_mode_tasks.py writes every task's window and check mode
+(`--check`, a task's `check_mode: true`, an include's `apply`), and no changing request may reach a simulator
+during a task in check mode (`Guard.check_task_windows`; ansible-runner jobs pass the same environment in
+env/envvars). A hit fails the test, naming the place, never the secret.
 """
 
 from __future__ import annotations
@@ -145,9 +148,14 @@ class Ansible:
                 marks = self.guard.log_marks()
         # The offboard role's runs: their reports are proven against the simulators (ground_truth.py).
         taken = self.truth.before(self.workdir, plays, extra_vars, env) if self.truth is not None else None
+        task_log, run_env = None, env
+        if self.guard is not None:
+            task_log = os.path.join(self.workdir, "task-log-%d.jsonl" % self.runs)
+            run_env = dict(self.guard.task_log_environment(task_log), **(env or {}))
+        since = time.time()
         started = time.monotonic()
         completed = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
-                                   env=self.environment(env, callback), cwd=self.workdir, check=False)
+                                   env=self.environment(run_env, callback), cwd=self.workdir, check=False)
         elapsed = time.monotonic() - started
         parsed = None
         if callback == "json":
@@ -161,6 +169,7 @@ class Ansible:
             self.guard.note_tokens()
             if marks is not None:
                 self.guard.check_no_changes(label, marks)
+            self.guard.check_task_windows(label, task_log, since)
         if taken is not None:
             self.truth.after(label, taken, in_check_mode)
         return result
@@ -263,6 +272,39 @@ class Guard:
                     self.check_mode_changes.append("%s made a changing request to %s in check mode: %s %s (HTTP %s)" % (
                         label, simulator.name, entry["method"], entry["path"], entry.get("status")))
 
+    # --- check mode, task by task ---------------------------------------------------------------
+    @staticmethod
+    def task_log_environment(path):
+        """What a run needs (in its environment, or a runner's env/envvars) to write its task log: every task's
+        window and check mode, by callback_plugins/check_mode_tasks.py."""
+        return {"ANSIBLE_CALLBACK_PLUGINS": CALLBACKS, "ANSIBLE_CALLBACKS_ENABLED": "check_mode_tasks",
+                "IDENTITY_LIFECYCLE_TASK_LOG": path}
+
+    def check_task_windows(self, label, path, since):
+        """A changing request that reached a simulator while a task ran in check mode (`--check`, a task's
+        `check_mode: true`, an include's `apply`), however the run was started, is a finding. A run whose task
+        log is missing, while a simulator got a request during it, is one too: the guard could not watch it."""
+        arrived = [(simulator, entry) for simulator in self.simulators() for entry in simulator.requests()
+                   if entry.get("received", entry.get("time", 0)) >= since]
+        windows = task_windows(path, since)
+        if windows is None:
+            if arrived:
+                self.check_mode_changes.append(
+                    "%s: no task log (%s), so its check-mode tasks could not be watched; %d requests reached the "
+                    "simulators during it" % (label, os.path.basename(path), len(arrived)))
+            return
+        for simulator, entry in arrived:
+            if not entry.get("changing"):
+                continue
+            received = entry.get("received", entry.get("time"))
+            for window in windows:
+                if window["check_mode"] is True and window["started"] <= received <= window["ended"]:
+                    self.check_mode_changes.append(
+                        "%s made a changing request to %s during task %r on %s, which ran in check mode: %s %s "
+                        "(HTTP %s)" % (label, simulator.name, window["task"], window["host"], entry["method"],
+                                       entry["path"], entry.get("status")))
+                    break
+
     # --- the scan -----------------------------------------------------------------------------
     def places(self, tmp_path):
         """(place, text) of everything the test produced."""
@@ -288,6 +330,24 @@ class Guard:
                         problems.append("a secret (%s) is in the %s, line %d" % (source, place, line))
                         break
         return problems
+
+
+def task_windows(path, since):
+    """The tasks of a task log (check_mode_tasks.py) with their windows, or None when there is no log. A task
+    whose start was not seen starts where the task before it ended (or the run began)."""
+    if not path or not os.path.exists(path):
+        return None
+    windows = []
+    previous_end = since
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            record = json.loads(line)
+            if record.get("event") != "task":
+                continue
+            started = record["started"] if record.get("started") is not None else previous_end
+            windows.append(dict(record, started=started))
+            previous_end = record["ended"]
+    return windows
 
 
 def written_files(root, inputs):

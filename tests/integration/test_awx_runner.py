@@ -14,12 +14,13 @@ import json
 import os
 import shutil
 import subprocess
+import time
 
-from ansible_collections.identity.lifecycle.plugins.module_utils._evidence import digest
+from tests.evidence_oracle import digest
 from simulators.atlassian import AtlassianScimSimulator
 from simulators.uipath import UiPathIdentitySimulator
 
-from .conftest import BIN, ROOT
+from .conftest import BIN, ROOT, is_check
 
 WORKFLOW = os.path.join(ROOT, "examples", "awx-workflow")
 
@@ -62,6 +63,8 @@ def private_data_dir(tmp_path, guard, credentials, extravars, name="runner", cmd
         "ANSIBLE_LOCAL_TEMP": str(tmp_path / ".ansible" / "tmp"),
         "ANSIBLE_CONFIG": str(tmp_path / "no-ansible.cfg"),
     })
+    # Every task's window and check mode, for suite_guard: no changing request during a task in check mode.
+    envvars.update(guard.task_log_environment(str(root / "task-log.jsonl")))
     (root / "env" / "envvars").write_text(json.dumps(envvars), encoding="utf-8")
     (root / "env" / "extravars").write_text(json.dumps(extravars), encoding="utf-8")
     if cmdline:
@@ -84,8 +87,16 @@ def run(root, ident, guard, playbook="offboard.yml"):
     env = dict((name, value) for name, value in os.environ.items()
                if not name.startswith(("ATLASSIAN_SCIM_", "UIPATH_", "ALIBABA_CLOUD_", "ALICLOUD_", "ANSIBLE_")))
     env["PATH"] = BIN + os.pathsep + env.get("PATH", "")
+    label = "ansible-runner job %s (%s)" % (ident, playbook)
+    cmdline = root / "env" / "cmdline"
+    # A job of type Check (--check in env/cmdline): no changing request at all, whatever its tasks say.
+    marks = guard.log_marks() if cmdline.exists() and is_check(cmdline.read_text().split()) else None
+    since = time.time()
     completed = subprocess.run([os.path.join(BIN, "ansible-runner"), "run", str(root), "-p", playbook,
                                 "--ident", ident], capture_output=True, text=True, env=env, timeout=600, check=False)
+    if marks is not None:
+        guard.check_no_changes(label, marks)
+    guard.check_task_windows(label, str(root / "task-log.jsonl"), since)
     artifacts = root / "artifacts" / ident
     # ansible-runner keeps its own record of the command and the environment it was given (the credentials
     # among them): input, like env/envvars. Everything else in the artifacts is scanned for secrets.
@@ -173,6 +184,11 @@ def workflow(tmp_path, serve, suite_guard, between=None):
                                      name="rehearsal", cmdline="--check")
     artifacts, completed = run(rehearsal_dir, "job-41", suite_guard, playbook="rehearse.yml")
     assert (artifacts / "status").read_text() == "successful", completed.stdout[-3000:]
+    # The rehearsal changed nothing (suite_guard checks it too, task by task): whatever the real run does below
+    # is measured against the estate the rehearsal saw.
+    assert changes_since(atlassian, uipath, (0, 0)) == []
+    assert sorted(user["userName"] for user in atlassian.users("d-runner")) == PEOPLE
+    assert sorted(user["userName"] for user in uipath.users("acme")) == PEOPLE
     handed_on = stats_event(artifacts)["artifact_data"]
     if between:
         between(atlassian, uipath)
@@ -180,9 +196,13 @@ def workflow(tmp_path, serve, suite_guard, between=None):
     real_dir = private_data_dir(tmp_path, suite_guard, credentials, dict(variables, awx_job_id=43, **handed_on),
                                 name="real")
     artifacts, completed = run(real_dir, "job-43", suite_guard, playbook="offboard_approved.yml")
-    changes = [(entry["method"], entry["path"]) for simulator, mark in zip((atlassian, uipath), marks)
-               for entry in simulator.requests()[mark:] if entry.get("changing") and "/token" not in entry["path"]]
-    return atlassian, uipath, handed_on, artifacts, completed, changes
+    return atlassian, uipath, handed_on, artifacts, completed, changes_since(atlassian, uipath, marks)
+
+
+def changes_since(atlassian, uipath, marks):
+    """The changing requests both simulators logged after `marks` (UiPath's token requests change nothing)."""
+    return [(entry["method"], entry["path"]) for simulator, mark in zip((atlassian, uipath), marks)
+            for entry in simulator.requests()[mark:] if entry.get("changing") and "/token" not in entry["path"]]
 
 
 def test_the_awx_workflow_rehearses_then_runs_the_approved_plan(tmp_path, serve, suite_guard):

@@ -20,6 +20,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
+from tests.evidence_oracle import fingerprint, report_digest
+
 VERIFY = "identity.lifecycle.verify_reports"
 
 
@@ -131,6 +133,9 @@ def test_signed_chain_verifies_and_every_damage_is_named(ansible, tmp_path, keys
         name = name_of(index, "-check" if index == 0 else "")
         with open(os.path.join(directory, name + ".json"), encoding="utf-8") as handle:
             stored[index] = json.load(handle)
+    for index in range(8):
+        # Each digest is its report's content's, computed here without the collection (tests/evidence_oracle.py).
+        assert stored[index]["report_digest"] == report_digest(stored[index])
     for index in range(1, 8):
         assert stored[index]["previous_report_digest"] == stored[index - 1]["report_digest"]
         assert stored[index]["signature"]["public_key"] == keys.public
@@ -148,7 +153,7 @@ def test_signed_chain_verifies_and_every_damage_is_named(ansible, tmp_path, keys
     assert result.returncode == 0, result.output[-3000:]
     assert len(lines) == 8
     assert line_of(lines, name_of(0, "-check")).endswith(
-        "OK - first report of the chain; signature verified with the given public key %s" % first["key_fingerprint"])
+        "OK - first report of the chain; signature verified with the given public key %s" % fingerprint(keys.public))
     assert line_of(lines, name_of(3)).startswith("%s: OK - follows %s;" % (name_of(3), name_of(2)))
     verbose = ansible.run(VERIFY, extra_vars={"offboard_report_dir": directory,
                                               "offboard_verify_public_key": keys.public},
@@ -193,7 +198,7 @@ def test_signed_chain_verifies_and_every_damage_is_named(ansible, tmp_path, keys
         assert "renamed or out of order: the file is %s.json but its run_id says %s" % (
             name_of(index), name_of(other)) in line_of(lines, name_of(index))
     assert "signed with another key (%s), not the given public key (%s)" % (
-        other_key_fingerprint(damaged), first["key_fingerprint"]) in line_of(lines, name_of(8))
+        other_key_fingerprint(damaged), fingerprint(keys.public)) in line_of(lines, name_of(8))
     message = failure_message(result)
     assert message.startswith("6 of 8 report(s) in %s do not verify: " % damaged)
     for name in failing:
@@ -208,8 +213,7 @@ def test_signed_chain_verifies_and_every_damage_is_named(ansible, tmp_path, keys
 def other_key_fingerprint(directory):
     with open(os.path.join(directory, name_of(8) + ".json"), encoding="utf-8") as handle:
         signature = json.load(handle)["signature"]
-    from ansible_collections.identity.lifecycle.plugins.module_utils import _evidence
-    return _evidence.key_fingerprint(_evidence.load_public_key(signature["public_key"]))
+    return fingerprint(signature["public_key"])
 
 
 def test_unsigned_chain_verifies_without_a_key_and_fails_with_one(ansible, tmp_path, keys):

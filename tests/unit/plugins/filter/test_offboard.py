@@ -17,7 +17,7 @@ from ansible.errors import AnsibleFilterError
 from markdown_it import MarkdownIt
 
 from ansible_collections.identity.lifecycle.plugins.filter import offboard, offboard_sweep
-from ansible_collections.identity.lifecycle.plugins.module_utils._evidence import digest
+from tests.evidence_oracle import digest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
 

@@ -22,14 +22,16 @@ import threading
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from ansible_collections.identity.lifecycle.plugins.module_utils import _evidence
 from ansible_collections.identity.lifecycle.plugins.module_utils._evidence import EvidenceError
+from tests import evidence_oracle as oracle
 
-PROPERTY = settings(max_examples=40, deadline=None, database=None,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture])
+from .hypothesis_profile import prop
+
+PROPERTY = prop(40)  # the seed and the example database: hypothesis_profile.py
 
 
 def private_pem(key, password=None):
@@ -90,7 +92,9 @@ def test_canonical_json_is_the_interface_formula():
     value = {"b": [1, 2.5, None, True], "a": "Zoë \u202e", "c": {"y": 1, "x": "\U0001f600"}}
     assert _evidence.canonical_json(value) == (
         '{"a":"Zoë \u202e","b":[1,2.5,null,true],"c":{"x":"\U0001f600","y":1}}'.encode("utf-8"))
-    assert _evidence.digest(value) == "sha256:" + hashlib.sha256(_evidence.canonical_json(value)).hexdigest()
+    literal = '{"a":"Zoë \u202e","b":[1,2.5,null,true],"c":{"x":"\U0001f600","y":1}}'.encode("utf-8")
+    assert _evidence.digest(value) == "sha256:" + hashlib.sha256(literal).hexdigest()
+    assert oracle.canonical(value) == literal and oracle.digest(value) == _evidence.digest(value)
 
 
 def test_plan_items_are_sorted_by_provider_directory_and_user_id():
@@ -105,14 +109,14 @@ def test_plan_items_are_sorted_by_provider_directory_and_user_id():
     assert [(item["provider"], item["directory"], item["user_id"]) for item in ordered] == [
         ("atlassian", "site-a", None), ("atlassian", "site-a", "z"), ("atlassian", "site-b", "a"),
         ("uipath", "localhost", "a"), ("uipath", "localhost", "b")]
-    assert _evidence.plan_digest(ordered) == _evidence.digest(ordered)
+    assert _evidence.plan_digest(ordered) == oracle.digest(ordered)
     assert _evidence.plan_digest(_evidence.plan_items(reversed(items))) == _evidence.plan_digest(ordered)
 
 
 def test_report_digest_covers_everything_but_itself_and_the_signature():
     report = report_of(1, previous_report_digest=None, markdown_sha256="0" * 64)
     sealed = dict(report, report_digest="sha256:" + "1" * 64, signature={"value": "x"})
-    assert _evidence.report_digest(sealed) == _evidence.digest(report)
+    assert _evidence.report_digest(sealed) == oracle.digest(report) == oracle.report_digest(sealed)
     for field in ("previous_report_digest", "markdown_sha256", "run_id", "leavers"):
         changed = dict(sealed, **{field: "something else"})
         assert _evidence.report_digest(changed) != _evidence.report_digest(sealed), field
@@ -189,7 +193,7 @@ def test_reports_are_chained_signed_and_verify(tmp_path, signing_key):
             stored = json.loads(handle.read())
         with open(entry["markdown_file"], "rb") as handle:
             markdown = handle.read()
-        assert stored["report_digest"] == entry["report_digest"] == _evidence.report_digest(stored)
+        assert stored["report_digest"] == entry["report_digest"] == oracle.report_digest(stored)
         assert stored["markdown_sha256"] == entry["markdown_sha256"] == hashlib.sha256(markdown).hexdigest()
         assert stored["signature"]["public_key"] == entry["public_key"] == public_pem(signing_key)
         assert oct(os.stat(entry["json_file"]).st_mode & 0o777) == oct(0o640)
@@ -465,6 +469,8 @@ def test_property_digests_do_not_depend_on_key_order(value, seed):
     assert _evidence.digest(reordered(value, random.Random(seed))) == _evidence.digest(value)
     # What a reader parses back from the written form digests the same.
     assert _evidence.digest(json.loads(json.dumps(value))) == _evidence.digest(value)
+    # The same digest as a second implementation of the interface's formula (tests/evidence_oracle.py).
+    assert _evidence.digest(value) == oracle.digest(value)
 
 
 @PROPERTY
