@@ -492,8 +492,9 @@ def offboard_directories(preflights):
             directory["problems"].append(
                 "host %s addresses the same %s directory (%s) as host %s: each reaches %s, however its settings "
                 "spell it. A directory must be one inventory host, so nothing was sent to it from any of them; keep "
-                "one of these hosts." % (directory["host"], directory["title"], directory["directory_id"], ", ".join(same),
-                                  directory["identity"].split("|", 1)[1].replace("|", ", directory ")))
+                "one of these hosts." % (directory["host"], directory["title"], directory["directory_id"],
+                                         ", ".join(same), directory["identity"].split("|", 1)[1].replace(
+                                             "|", ", directory ")))
     return {"inventory": inventory, "problems": _unique(problems), "directories": directories}
 
 

@@ -138,7 +138,7 @@ def leavers_with_templates(workdir):
             {"email": "{{ 'mei.chen' }}@example.com"}]
 
 
-def assert_taken_as_text(ansible, simulator, result, workdir):
+def assert_taken_as_text(simulator, result, workdir):
     report, markdown = only_report(workdir)
     assert not os.path.exists(os.path.join(workdir, "evaluated")), "a leaver's field was evaluated as a template"
     text = json.dumps(report, ensure_ascii=False) + markdown + result.output
@@ -158,7 +158,7 @@ def test_leavers_given_as_extra_vars_are_text(ansible, serve):
     simulator, env = atlassian(serve)
     result = ansible.run("identity.lifecycle.offboard", env=dict(env, PWD=ansible.workdir),
                          extra_vars={"offboard_users": leavers_with_templates(ansible.workdir)})
-    assert_taken_as_text(ansible, simulator, result, ansible.workdir)
+    assert_taken_as_text(simulator, result, ansible.workdir)
 
 
 @pytest.mark.parametrize("where", ["vars_files", "vars", "file_extra_vars"])
@@ -182,7 +182,7 @@ def test_leavers_given_in_a_file_or_a_play_are_text(ansible, serve, where):
                              args=("-e", "@" + path))
     else:
         result = ansible.run([play], env=dict(env, PWD=ansible.workdir))
-    assert_taken_as_text(ansible, simulator, result, ansible.workdir)
+    assert_taken_as_text(simulator, result, ansible.workdir)
 
 
 def test_a_leaver_list_built_by_a_template_of_the_playbook_still_works(ansible, serve):
