@@ -137,6 +137,15 @@ def _plain_text(value):
     return str(value).encode("utf-8", "surrogatepass").decode("utf-8", "surrogatepass")
 
 
+def _kind(value):
+    """The kind of a value in words, the same on every ansible-core (2.19 and later hand tagged subclasses)."""
+    for kind, types in (("a bool", bool), ("a dict", dict), ("a list", (list, tuple)), ("text", str),
+                        ("a number", (int, float))):
+        if isinstance(value, types):
+            return kind
+    return "a %s" % type(value).__name__.lstrip("_")
+
+
 def leavers_as_text(leavers):
     """The leavers as they were given, every field's value as text and nothing else.
 
@@ -148,20 +157,19 @@ def leavers_as_text(leavers):
     taken as its text) fails before any request, naming the leaver's position and the key.
     """
     if not isinstance(leavers, (list, tuple)):
-        raise AnsibleFilterError("offboard_users must be a list of leavers (dicts), got %s" % type(leavers).__name__)
+        raise AnsibleFilterError("offboard_users must be a list of leavers (dicts), got %s" % _kind(leavers))
     taken = []
     for index, leaver in enumerate(leavers):
         if not isinstance(leaver, dict):
             raise AnsibleFilterError("offboard_users[%d] is not a dict (a leaver with the fields %s), got %s"
-                                     % (index, ", ".join(LEAVER_KEYS), type(leaver).__name__))
+                                     % (index, ", ".join(LEAVER_KEYS), _kind(leaver)))
         fields = {}
         for key, value in leaver.items():
             if key not in LEAVER_KEYS:
                 raise AnsibleFilterError("offboard_users[%d] has the key %r, which is not a leaver field; the fields "
                                          "are %s" % (index, _plain_text(key), ", ".join(LEAVER_KEYS)))
             if value is not None and (isinstance(value, bool) or not isinstance(value, (str, int, float))):
-                raise AnsibleFilterError("offboard_users[%d].%s must be text, got %s" % (index, key,
-                                                                                          type(value).__name__))
+                raise AnsibleFilterError("offboard_users[%d].%s must be text, got %s" % (index, key, _kind(value)))
             fields[_plain_text(key)] = None if value is None else _plain_text(value)
         taken.append(fields)
     return taken
@@ -328,7 +336,7 @@ def _unknown_settings(settings, directory=None):
             continue
         if not isinstance(values, dict):
             problems.append("%soffboard_%s must be a dict of module options, got %s." % (
-                where, name, type(values).__name__))
+                where, name, _kind(values)))
             continue
         valid = settings_keys(name)
         for key in values:

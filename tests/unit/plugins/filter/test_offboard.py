@@ -584,7 +584,7 @@ def test_the_leavers_are_taken_as_text():
                       "alibaba_user_name": None}]
     assert all(type(value) is str for value in taken[0].values() if value is not None)  # pylint: disable=unidiomatic-typecheck
     for bad, message in (({"emial": "a@example.com"}, "offboard_users[0] has the key 'emial', which is not a leaver"),
-                         ({"email": ["a"]}, "offboard_users[0].email must be text, got list"),
+                         ({"email": ["a"]}, "offboard_users[0].email must be text, got a list"),
                          ("a@example.com", "offboard_users[0] is not a dict")):
         with pytest.raises(AnsibleFilterError, match=re.escape(message)):
             offboard.leavers_as_text([bad])
