@@ -2,16 +2,19 @@
 # Copyright (c) identity.lifecycle contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""The leavers of the offboard role as text: the variable offboard_users as it is stored, never rendered."""
+"""The leavers of the offboard role, and the approved plan, as text: the variables offboard_users and
+offboard_approved_plan as they are stored, never rendered."""
 
 from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.identity.lifecycle.plugins.filter.offboard import leavers_as_text
+from ansible_collections.identity.lifecycle.plugins.filter.offboard import data_as_text, leavers_as_text
 
 VARIABLE = "offboard_users"
+# A rehearsal's plan, as AWX hands it to the next node (extra vars): it names the leavers too.
+PLAN_VARIABLE = "offboard_approved_plan"
 
 
 class ActionModule(ActionBase):
@@ -37,4 +40,10 @@ class ActionModule(ActionBase):
             result["leavers"] = leavers_as_text(leavers)
         except AnsibleFilterError as error:
             result.update(failed=True, msg="%s; nothing was sent to any provider." % error)
+            return result
+        # The approved plan: a path (or the playbook's template of one) is rendered; a plan list is data.
+        plan = task_vars.get(PLAN_VARIABLE)
+        if isinstance(plan, str):
+            plan = self._templar.template(plan)
+        result["approved_plan"] = data_as_text(plan)
         return result

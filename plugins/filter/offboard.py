@@ -137,6 +137,17 @@ def _plain_text(value):
     return str(value).encode("utf-8", "surrogatepass").decode("utf-8", "surrogatepass")
 
 
+def data_as_text(value):
+    """Any data (dicts, lists, scalars) with every string, keys too, as plain text (`_plain_text`)."""
+    if isinstance(value, str):
+        return _plain_text(value)
+    if isinstance(value, dict):
+        return dict((data_as_text(key), data_as_text(item)) for key, item in value.items())
+    if isinstance(value, (list, tuple)):
+        return [data_as_text(item) for item in value]
+    return value
+
+
 def _kind(value):
     """The kind of a value in words, the same on every ansible-core (2.19 and later hand tagged subclasses)."""
     for kind, types in (("a bool", bool), ("a dict", dict), ("a list", (list, tuple)), ("text", str),

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: offboard_leavers
-short_description: Take the offboard role's leavers as text, never as templates
+short_description: Take the offboard role's leavers and approved plan as text, never as templates
 version_added: 0.1.0
 description:
   - Used by the P(identity.lifecycle.offboard#role) role as its first task. Returns the variable C(offboard_users)
@@ -19,6 +19,9 @@ description:
     (C(AnsibleUnsafeText) on ansible-core 2.16, untrusted text on 2.19 and later).
   - A C(offboard_users) that is itself a string is the playbook's own template that builds the list (such as a list
     made from a survey's e-mail addresses); it is rendered once, and its result is then taken as text.
+  - The same for C(offboard_approved_plan), whose plan items name the leavers (as AWX hands a rehearsal's plan to the
+    next node of a workflow, in extra vars). A path to a rehearsal's report is rendered, as the playbook's own
+    template.
   - Fails, naming the leaver's position and the key, when C(offboard_users) is missing or not a list of dicts, when
     a leaver has a key that is not a leaver field, or a value that is not text (a number is taken as its text).
   - Runs on the controller as an action plugin; it sends no request anywhere.
@@ -52,6 +55,13 @@ leavers:
   type: list
   elements: dict
   sample: [{"name": "Dana Lee", "email": "dana.lee@example.com"}]
+approved_plan:
+  description:
+    - C(offboard_approved_plan) with every string as text (a plan list), the path of a rehearsal's report, or
+      null when it is not given.
+  returned: success
+  type: raw
+  sample: offboard-reports/offboard-20261204T101112.123Z-check.json
 """
 
 from ansible.module_utils.basic import AnsibleModule

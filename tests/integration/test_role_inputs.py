@@ -13,9 +13,11 @@ import os
 
 import pytest
 
+from simulators.atlassian import AtlassianScimSimulator
+
 from .test_many_directories import Estate, host_results
 from .test_many_directories import reports as inventory_reports
-from .test_offboard_role import KEY, atlassian, only_report
+from .test_offboard_role import KEY, atlassian, only_report, reports
 from .test_offboard_sweep import atlassian as atlassian_with_admin
 
 # Any request that is not for a simulator on loopback goes to a port where nothing listens: a host configured
@@ -200,3 +202,27 @@ def test_a_leaver_list_built_by_a_template_of_the_playbook_still_works(ansible, 
     assert [leaver["email"] for leaver in report["leavers"]] == ["dana.lee@example.com", "omar.haddad@example.com"]
     assert sorted(user["userName"] for user in simulator.users("d-role")) == [
         "mei.chen@example.com", "sam.taylor@example.com"]
+
+
+def test_an_approved_plan_given_as_extra_vars_is_text(ansible, serve):
+    # The plan of a rehearsal carries the leavers' names; as AWX hands it to the next node (extra vars), it is
+    # data too, never a template.
+    odd = marker_lookup(ansible.workdir)
+    simulator = AtlassianScimSimulator({"d-role": {"api_key": KEY, "users": [
+        {"id": "a-odd", "userName": odd, "emails": [{"value": "odd@example.com", "primary": True}]}]}})
+    env = {"ATLASSIAN_SCIM_BASE_URL": serve(simulator).url + "/scim", "ATLASSIAN_SCIM_DIRECTORY_ID": "d-role",
+           "ATLASSIAN_SCIM_API_KEY": KEY, "PWD": ansible.workdir}
+    leavers = [{"name": SECRET_LOOKUP, "email": odd}]
+    rehearsal = ansible.run("identity.lifecycle.offboard", env=env, check=True, extra_vars={"offboard_users": leavers})
+    assert rehearsal.returncode == 0, rehearsal.output
+    (rehearsed, _markdown), = reports(ansible.workdir).values()
+    assert [(item["leaver"], item["user_name"]) for item in rehearsed["plan"]] == [(odd, odd)]
+    real = ansible.run("identity.lifecycle.offboard", env=env, extra_vars={
+        "offboard_users": leavers, "offboard_approved_plan": rehearsed["plan"],
+        "offboard_approved_plan_digest": rehearsed["plan_digest"]})
+    assert not os.path.exists(os.path.join(ansible.workdir, "evaluated")), "the approved plan was evaluated"
+    assert real.returncode == 0, real.output
+    assert simulator.users("d-role") == []
+    report = [one for one, _markdown in reports(ansible.workdir).values() if not one["check_mode"]][0]
+    assert report["approval"]["result"] == "approved" and report["plan"] == rehearsed["plan"]
+    assert KEY not in json.dumps(report) + real.output
