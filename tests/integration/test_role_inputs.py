@@ -215,7 +215,7 @@ def test_an_approved_plan_given_as_extra_vars_is_text(ansible, serve):
     leavers = [{"name": SECRET_LOOKUP, "email": odd}]
     rehearsal = ansible.run("identity.lifecycle.offboard", env=env, check=True, extra_vars={"offboard_users": leavers})
     assert rehearsal.returncode == 0, rehearsal.output
-    (rehearsed, _markdown), = reports(ansible.workdir).values()
+    ((rehearsed, _markdown),) = list(reports(ansible.workdir).values())
     assert [(item["leaver"], item["user_name"]) for item in rehearsed["plan"]] == [(odd, odd)]
     real = ansible.run("identity.lifecycle.offboard", env=env, extra_vars={
         "offboard_users": leavers, "offboard_approved_plan": rehearsed["plan"],
