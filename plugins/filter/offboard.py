@@ -9,11 +9,23 @@ and the audit report in JSON and Markdown."""
 from __future__ import annotations
 
 import datetime
+import difflib
+import re
 import unicodedata
+from urllib.parse import unquote, urlsplit
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.identity.lifecycle.plugins.module_utils._alibaba import (
+    AlibabaCloudSsoDirectory,
+    base_url as alibaba_base_url,
+)
+from ansible_collections.identity.lifecycle.plugins.module_utils._atlassian import AtlassianScimDirectory
+from ansible_collections.identity.lifecycle.plugins.module_utils._atlassian_admin import AtlassianAdminDirectory
 from ansible_collections.identity.lifecycle.plugins.module_utils._evidence import plan_digest, plan_items
+from ansible_collections.identity.lifecycle.plugins.module_utils._http import InputError
+from ansible_collections.identity.lifecycle.plugins.module_utils._lifecycle import common_options
+from ansible_collections.identity.lifecycle.plugins.module_utils._uipath import UiPathDirectory, identity_base
 
 PROVIDERS = ("atlassian", "uipath", "alibaba")
 PROVIDER_TITLES = {"atlassian": "Atlassian Cloud", "uipath": "UiPath", "alibaba": "Alibaba Cloud CloudSSO"}
@@ -71,6 +83,16 @@ LOCATIONS = {
     "alibaba": (("endpoint", ("ALIBABA_CLOUD_CLOUDSSO_ENDPOINT",), None),
                 ("region", ("ALIBABA_CLOUD_REGION_ID", "ALICLOUD_REGION"), "cn-shanghai")),
 }
+# The modules each settings dict of the role reaches through module_defaults (the role variable
+# offboard_<name>): the keys it may have are those modules' connection options and common options, as the
+# modules define them. Any other key would fail a module task, or (a key the role's tasks set themselves, such
+# as state or force) be overridden without a word, so it is refused before any request.
+SETTINGS_MODULES = {
+    "atlassian": AtlassianScimDirectory,
+    "uipath": UiPathDirectory,
+    "alibaba": AlibabaCloudSsoDirectory,
+    "atlassian_admin": AtlassianAdminDirectory,
+}
 ENVIRONMENT_NAMES = tuple(name for provider in PROVIDERS + ("atlassian_admin",) for names in SETTINGS[provider].values()
                           for name in names) + \
     tuple(name for provider in PROVIDERS for _key, names, _default in LOCATIONS[provider] for name in names)
@@ -107,6 +129,61 @@ def _identifier(leaver, provider):
 def _no_identifier(leavers, index, provider):
     return ("%s has nothing to address the leaver by at %s: give email, %s_user_name or %s_user_id."
             % (_describe_leaver(leavers, index), provider, provider, provider))
+
+
+def _plain_text(value):
+    """`value` as a str made anew: no subclass, so no template trust (ansible-core 2.19 and later tag the strings
+    of extra vars and vars files as templates) goes with it."""
+    return str(value).encode("utf-8", "surrogatepass").decode("utf-8", "surrogatepass")
+
+
+def data_as_text(value):
+    """Any data (dicts, lists, scalars) with every string, keys too, as plain text (`_plain_text`)."""
+    if isinstance(value, str):
+        return _plain_text(value)
+    if isinstance(value, dict):
+        return dict((data_as_text(key), data_as_text(item)) for key, item in value.items())
+    if isinstance(value, (list, tuple)):
+        return [data_as_text(item) for item in value]
+    return value
+
+
+def _kind(value):
+    """The kind of a value in words, the same on every ansible-core (2.19 and later hand tagged subclasses)."""
+    for kind, types in (("a bool", bool), ("a dict", dict), ("a list", (list, tuple)), ("text", str),
+                        ("a number", (int, float))):
+        if isinstance(value, types):
+            return kind
+    return "a %s" % type(value).__name__.lstrip("_")
+
+
+def leavers_as_text(leavers):
+    """The leavers as they were given, every field's value as text and nothing else.
+
+    The leaver list comes from an HR export: it is data, never a template. The offboard_leavers action plugin
+    hands this the variable offboard_users as it is stored, before any templating, and the role works on what
+    it returns, which ansible-core never renders (AnsibleUnsafeText on 2.16, untrusted text on 2.19 and later):
+    a name such as "{{ lookup('ansible.builtin.env', 'KEY') }}" stays that text in every task and report.
+    A leaver that is not a dict, a key that is not a leaver field, or a value that is not text (a number is
+    taken as its text) fails before any request, naming the leaver's position and the key.
+    """
+    if not isinstance(leavers, (list, tuple)):
+        raise AnsibleFilterError("offboard_users must be a list of leavers (dicts), got %s" % _kind(leavers))
+    taken = []
+    for index, leaver in enumerate(leavers):
+        if not isinstance(leaver, dict):
+            raise AnsibleFilterError("offboard_users[%d] is not a dict (a leaver with the fields %s), got %s"
+                                     % (index, ", ".join(LEAVER_KEYS), _kind(leaver)))
+        fields = {}
+        for key, value in leaver.items():
+            if key not in LEAVER_KEYS:
+                raise AnsibleFilterError("offboard_users[%d] has the key %r, which is not a leaver field; the fields "
+                                         "are %s" % (index, _plain_text(key), ", ".join(LEAVER_KEYS)))
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (str, int, float))):
+                raise AnsibleFilterError("offboard_users[%d].%s must be text, got %s" % (index, key, _kind(value)))
+            fields[_plain_text(key)] = None if value is None else _plain_text(value)
+        taken.append(fields)
+    return taken
 
 
 def _check_leavers(leavers):
@@ -188,19 +265,100 @@ def _value(provider, key, names, default, settings, environment):
     return default or ""
 
 
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+# A CloudSSO regional endpoint, public or VPC (docs: providers' endpoints page; the SDK's endpoint rule).
+_ALIBABA_REGIONAL_HOST = re.compile(r"cloudsso(?:-vpc)?\.([a-z0-9]+(?:-[a-z0-9]+)*)\.aliyuncs\.com")
+
+
+def _url_key(url):
+    """A URL as the server sees it: scheme and host without case, no default port, no trailing slash, the path
+    percent-decoded (and, as before, compared without case)."""
+    text = _text(url)
+    parts = urlsplit(text)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if not parts.scheme or not parts.hostname:
+        return unquote(text).rstrip("/").lower()
+    scheme = parts.scheme.lower()
+    host = "[%s]" % parts.hostname if ":" in parts.hostname else parts.hostname
+    if port is not None and port != _DEFAULT_PORTS.get(scheme):
+        host += ":%d" % port
+    return "%s://%s%s" % (scheme, host.lower(), unquote(parts.path).rstrip("/").lower())
+
+
+def _location(provider, value):
+    """Where the module sends its requests for a directory, in the form that tells two spellings of one place
+    apart from two places: the module's own derivation of its base URL, then `_url_key`."""
+    if provider == "atlassian":
+        return _url_key(value("base_url"))
+    if provider == "uipath":
+        try:
+            base = identity_base(value("base_url"), value("organization"), value("identity_url"))
+        except InputError:  # the module fails on it before any request; compared as written
+            base = value("identity_url") or "%s/%s/identity_" % (value("base_url").rstrip("/"), value("organization"))
+        return _url_key(base)
+    # Alibaba: an endpoint wins over the region; a regional endpoint (public or VPC) is its region.
+    try:
+        base = alibaba_base_url(value("endpoint"), value("region"))
+    except InputError:
+        base = value("endpoint") or value("region")
+    host = urlsplit(base).hostname or ""
+    regional = _ALIBABA_REGIONAL_HOST.fullmatch(host)
+    return "region " + regional.group(1) if regional else _url_key(base)
+
+
 def _directory(provider, settings, environment, host, key):
     """The directory `provider` addresses with these settings: its own id (as the report shows it) and the
-    identity that tells two directories apart (provider, API location and id, compared without case)."""
-    def value(name, names=(), default=None):
-        return _value(provider, name, names or SETTINGS[provider].get(name, ()), default, settings, environment)
-    if provider == "uipath" and value("identity_url"):
-        directory_id, location = value("identity_url"), ""
+    identity that tells two directories apart (provider, where the module sends its requests and the directory
+    id, compared without case: see `_location`)."""
+    def value(name):
+        names = SETTINGS[provider].get(name, ())
+        default = None
+        for location_name, location_names, location_default in LOCATIONS[provider]:
+            if location_name == name:
+                names, default = location_names, location_default
+        return _value(provider, name, names, default, settings, environment)
+    if provider == "uipath":
+        directory_id = value("identity_url") or value("organization")
+        identity = "uipath|%s" % _location(provider, value)
     else:
-        directory_id = value("organization" if provider == "uipath" else "directory_id")
-        location = "|".join(value(name, names, default) for name, names, default in LOCATIONS[provider])
-    identity = "%s|%s|%s" % (provider, location.rstrip("/"), directory_id.rstrip("/"))
+        directory_id = value("directory_id")
+        identity = "%s|%s|%s" % (provider, _location(provider, value), directory_id.rstrip("/"))
     return {"key": key, "host": host, "provider": provider, "title": PROVIDER_TITLES[provider],
             "directory_id": directory_id or None, "identity": identity.lower(), "status": "run", "problems": []}
+
+
+def settings_keys(name):
+    """The keys the role variable offboard_<name> may have: the options of the modules it is module_defaults
+    for, other than those the role's tasks set (SETTINGS_MODULES)."""
+    return sorted(set(SETTINGS_MODULES[name].connection_options()) | set(common_options()))
+
+
+def _unknown_settings(settings, directory=None):
+    """A problem for each key of a settings dict that no module of the role takes from it. Keys only, never
+    values."""
+    where = "directory %s: " % directory if directory else ""
+    problems = []
+    for name in SETTINGS_MODULES:
+        values = settings.get(name)
+        if values is None or values == "":
+            continue
+        if not isinstance(values, dict):
+            problems.append("%soffboard_%s must be a dict of module options, got %s." % (
+                where, name, _kind(values)))
+            continue
+        valid = settings_keys(name)
+        for key in values:
+            if key in valid:
+                continue
+            near = difflib.get_close_matches(_text(key), valid, n=1)
+            problems.append("%soffboard_%s has the key %s, which no module of the role takes from it%s; the valid "
+                            "keys are %s." % (
+                                where, name, _text(key) if _text(key).isidentifier() else repr(key),
+                                " (did you mean %s?)" % near[0] if near else "", ", ".join(valid)))
+    return problems
 
 
 def _tenants(settings):
@@ -262,7 +420,7 @@ def _host_directory(leavers, settings, environment, requested, host, provider, s
         return {"providers": [], "problems": [], "directories": [directory], "inventory": True, "sweeps": []}
     configured, problem = _check_provider(provider, settings, environment, True, host)
     sweeps, sweep_problems = _sweeps([provider] if configured else [], settings, environment, sweep, host)
-    for problem in ([problem] if problem else []) + sweep_problems:
+    for problem in _unknown_settings(settings, host) + ([problem] if problem else []) + sweep_problems:
         directory["problems"].append(problem + " Nothing was sent to this directory.")
     return {"providers": [provider] if configured else [], "problems": _leaver_problems(leavers, [provider]),
             "directories": [directory], "inventory": True, "sweeps": sweeps}
@@ -289,7 +447,7 @@ def offboard_preflight(leavers, settings, environment, requested=None, host=None
     named = list(requested) if requested is not None else None
     if provider is not None:
         return _host_directory(leavers, settings, environment, named, host, provider, sweep)
-    problems = []
+    problems = _unknown_settings(settings)
     providers = []
     for name in PROVIDERS if named is None else [name for name in PROVIDERS if name in named]:
         configured, problem = _check_provider(name, settings, environment, named is not None)
@@ -351,9 +509,11 @@ def offboard_directories(preflights):
                 and other["identity"] == directory["identity"] and other["status"] == "run"]
         if same and directory["status"] == "run":
             directory["problems"].append(
-                "host %s addresses the same %s directory (%s) as host %s; a directory must be one inventory host, "
-                "so nothing was sent to it from any of them."
-                % (directory["host"], directory["title"], directory["directory_id"], ", ".join(same)))
+                "host %s addresses the same %s directory (%s) as host %s: each reaches %s, however its settings "
+                "spell it. A directory must be one inventory host, so nothing was sent to it from any of them; keep "
+                "one of these hosts." % (directory["host"], directory["title"], directory["directory_id"],
+                                         ", ".join(same), directory["identity"].split("|", 1)[1].replace(
+                                             "|", ", directory ")))
     return {"inventory": inventory, "problems": _unique(problems), "directories": directories}
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 
 import pytest
 import yaml
@@ -470,11 +471,11 @@ def test_a_directory_host_names_its_directory_as_the_module_would_address_it():
     # The environment fills in what the host variable does not give; the host variable wins.
     (acme,) = host_preflight("acme", "uipath", {"client_id": "app", "client_secret": "uipath-unit-secret-2"},
                              {"UIPATH_ORGANIZATION": "acme", "UIPATH_URL": "https://cloud.example"})["directories"]
-    assert acme["directory_id"] == "acme" and acme["identity"] == "uipath|https://cloud.example|acme"
+    assert acme["directory_id"] == "acme" and acme["identity"] == "uipath|https://cloud.example/acme/identity_"
     (suite,) = host_preflight("suite", "uipath", dict(UIPATH, identity_url="https://host/identity/"))["directories"]
     assert suite["directory_id"] == "https://host/identity/"
     (ali,) = host_preflight("ali", "alibaba", ALIBABA, {"ALICLOUD_REGION": "cn-hangzhou"})["directories"]
-    assert ali["identity"] == "alibaba||cn-hangzhou|d-ali"
+    assert ali["identity"] == "alibaba|region cn-hangzhou|d-ali"
 
 
 def test_a_directory_hosts_own_problems_fail_only_that_directory():
@@ -522,6 +523,73 @@ def test_the_directories_of_a_run_are_checked_together():
     assert problems["north-elsewhere"] == [] and problems["acme"] == [] and problems["acme-2"] == []
     assert "has no offboard_provider, but other hosts of the play are directories" in problems["plain"][0]
     assert "stopped before its checks" in problems["stopped"][0]
+
+
+def test_one_directory_spelt_two_ways_is_one_directory():
+    # Where the module sends its requests decides, however the settings spell it (issue 18, finding 10).
+    same = [
+        ("atlassian", ATLASSIAN, dict(ATLASSIAN, base_url="https://API.Atlassian.com:443/scim/")),
+        ("atlassian", dict(ATLASSIAN, base_url="http://sim.example/scim"),
+         dict(ATLASSIAN, base_url="HTTP://Sim.Example:80/scim//")),
+        ("uipath", dict(UIPATH, organization="acme", base_url="https://cloud.example"),
+         dict(UIPATH, organization=None, identity_url="https://Cloud.Example:443/acme/identity_/")),
+        ("uipath", dict(UIPATH, organization="acme corp"), dict(UIPATH, organization=None,
+                                                                identity_url="https://cloud.uipath.com/acme%20corp/identity_")),
+        ("alibaba", dict(ALIBABA, region="eu-central-1"),
+         dict(ALIBABA, endpoint="https://CloudSSO.eu-central-1.aliyuncs.com:443/")),
+        ("alibaba", dict(ALIBABA, region="cn-hangzhou"), dict(ALIBABA, endpoint="https://cloudsso-vpc.cn-hangzhou.aliyuncs.com")),
+        ("alibaba", ALIBABA, dict(ALIBABA, endpoint="https://cloudsso.cn-shanghai.aliyuncs.com")),
+    ]
+    for provider, one, other in same:
+        run = offboard.offboard_directories({"one": host_preflight("one", provider, one),
+                                             "other": host_preflight("other", provider, other)})
+        problems = dict((directory["host"], directory["problems"]) for directory in run["directories"])
+        assert "as host other: each reaches" in problems["one"][-1], (provider, one, other, problems)
+        assert "as host one: each reaches" in problems["other"][-1]
+    different = [
+        ("atlassian", ATLASSIAN, dict(ATLASSIAN, base_url="https://api.atlassian.com:8443/scim")),
+        ("uipath", dict(UIPATH, organization="acme"), dict(UIPATH, organization="globex")),
+        ("uipath", dict(UIPATH, organization="acme"), dict(UIPATH, organization=None,
+                                                           identity_url="https://cloud.uipath.com/identity_")),
+        ("alibaba", dict(ALIBABA, region="eu-central-1"), dict(ALIBABA, region="cn-hangzhou")),
+        ("alibaba", dict(ALIBABA, region="eu-central-1"), dict(ALIBABA, endpoint="http://127.0.0.1:8080")),
+    ]
+    for provider, one, other in different:
+        run = offboard.offboard_directories({"one": host_preflight("one", provider, one),
+                                             "other": host_preflight("other", provider, other)})
+        assert [directory["problems"] for directory in run["directories"]] == [[], []], (provider, one, other)
+
+
+def test_a_key_no_module_takes_is_refused_naming_it_and_the_valid_ones():
+    # Issue 18, finding 13: the valid keys are the modules' own options.
+    settings = dict(ALL, atlassian_admin={"directroy_id": "od-1", "org_id": "org"}, uipath=dict(UIPATH, state="absent"))
+    problems = offboard.offboard_preflight(LEAVERS, settings, {}, None, "localhost")["problems"]
+    admin = [problem for problem in problems if problem.startswith("offboard_atlassian_admin has the key directroy_id")]
+    assert admin and "(did you mean directory_id?)" in admin[0] and "admin_api_key, base_url" in admin[0]
+    assert [problem for problem in problems if problem.startswith("offboard_uipath has the key state, which")]
+    assert offboard.settings_keys("alibaba") == sorted(
+        set(offboard.AlibabaCloudSsoDirectory.connection_options()) | set(offboard.common_options()))
+    directory = host_preflight("north", "atlassian", dict(ATLASSIAN, parallelsim=4))
+    assert directory["problems"] == []
+    assert directory["directories"][0]["problems"][0].startswith("directory north: offboard_atlassian has the key "
+                                                                 "parallelsim, which")
+    for secret in SECRETS:
+        assert secret not in json.dumps(problems)
+
+
+def test_the_leavers_are_taken_as_text():
+    taken = offboard.leavers_as_text([{"name": "{{ lookup('env', 'KEY') }}", "email": "a@example.com",
+                                       "uipath_user_id": 42, "alibaba_user_name": None}])
+    assert taken == [{"name": "{{ lookup('env', 'KEY') }}", "email": "a@example.com", "uipath_user_id": "42",
+                      "alibaba_user_name": None}]
+    assert all(type(value) is str for value in taken[0].values() if value is not None)  # pylint: disable=unidiomatic-typecheck
+    for bad, message in (({"emial": "a@example.com"}, "offboard_users[0] has the key 'emial', which is not a leaver"),
+                         ({"email": ["a"]}, "offboard_users[0].email must be text, got a list"),
+                         ("a@example.com", "offboard_users[0] is not a dict")):
+        with pytest.raises(AnsibleFilterError, match=re.escape(message)):
+            offboard.leavers_as_text([bad])
+    with pytest.raises(AnsibleFilterError, match="must be a list of leavers"):
+        offboard.leavers_as_text("a@example.com")
 
 
 def test_a_single_host_run_is_one_directory_per_provider():
