@@ -51,6 +51,8 @@ MAX_SCANNED_FILE = 20 * 1024 * 1024
 # A secret longer than this is also sought by its first and by its last this many characters (a truncated
 # form); shorter parts would match ordinary text.
 PARTIAL_LENGTH = 12
+# Places named per secret in a failure; the others are counted.
+MAX_SHOWN_PLACES = 5
 # Between two scanned texts joined into one (no secret holds it).
 SEPARATOR = "\n\x00\n"
 
@@ -261,7 +263,7 @@ class Guard:
         """{secret: description}: the simulators' credentials and issued tokens, and what the runs were given."""
         found = {}
         self.note_tokens()
-        for simulator in self.simulators():
+        for simulator in self.scanned_simulators():
             secret_values(simulator.credentials(), SECRET_CREDENTIALS, "%s credentials" % simulator.name, found)
         for value, place in self.given.items():
             found.setdefault(value, place)
@@ -320,8 +322,10 @@ class Guard:
             yield "stdout of %s" % label, result.stdout
             yield "stderr of %s" % label, result.stderr
         for simulator in self.scanned_simulators():
+            cleared = len(simulator.cleared)
             for index, entry in enumerate(simulator.every_entry()):
-                yield "request log of %s (entry %d)" % (simulator.name, index + 1), json.dumps(entry)
+                yield "request log of %s (entry %d%s)" % (simulator.name, index + 1, ", since cleared by clear_log()"
+                                                          if index < cleared else ""), json.dumps(entry)
             for index, received in enumerate(simulator.every_request()):
                 yield ("request %d received by %s (%s %s)" % (index + 1, simulator.name, received.method,
                                                               urlsplit(received.target).path),
@@ -380,6 +384,7 @@ def scan(places, secrets):
     problems = []
     reported = set()
     for secret, source in secrets.items():
+        hits = []
         for form, how in secret_forms(secret):
             at = joined.find(form)
             while at != -1:
@@ -387,10 +392,13 @@ def scan(places, secrets):
                 offset = at - starts[index]
                 if offset + len(form) <= len(texts[index]) and (secret, index) not in reported:
                     reported.add((secret, index))
-                    problems.append("a secret (%s)%s is in the %s, line %d" % (
+                    hits.append("a secret (%s)%s is in the %s, line %d" % (
                         source, how, places[index][0], texts[index][:offset].count("\n") + 1))
                 following = starts[index + 1] if index + 1 < len(starts) else len(joined)
                 at = joined.find(form, max(following, at + 1))
+        problems.extend(hits[:MAX_SHOWN_PLACES])
+        if len(hits) > MAX_SHOWN_PLACES:
+            problems.append("the same secret (%s) is in %d more places" % (source, len(hits) - MAX_SHOWN_PLACES))
     return problems
 
 
