@@ -5,8 +5,11 @@
 """Fixtures for the integration tests: real `ansible-playbook` runs against simulators on loopback.
 
 Every test is also watched by `suite_guard` (autouse): after the test, the output of each playbook run
-(stdout and stderr, -vvvv runs included), the request log of each simulator started through `serve` and
-every file under the test's `tmp_path` are scanned for each secret the test used, and every run in check
+(stdout and stderr, -vvvv runs included), the request log (cleared entries included) and every request in full
+of each simulator the test started (through `serve` or not; a credential is accepted in its proper place only),
+and every file the runs wrote (the test's `tmp_path`, which holds their temporary directories, and report
+directories outside it) are scanned for each secret the test used, in full, encoded or in part (see
+docs/development.md, "The secret scan of the integration suite"), and every run in check
 mode must have left no changing request in any of those simulators. A hit fails the test, naming the
 place, never the secret.
 """
