@@ -51,8 +51,9 @@ SECRET_CREDENTIALS = SECRET_OPTIONS | frozenset(("secret", "clients", "personal_
 MIN_SECRET_LENGTH = 8
 # Files larger than this are build artefacts (archives), not output.
 MAX_SCANNED_FILE = 20 * 1024 * 1024
-# A secret longer than this is also sought by its first and by its last this many characters (a truncated
-# form); shorter parts would match ordinary text.
+# A secret of one word longer than this is also sought by its first and by its last this many characters (a
+# truncated form), unless another secret begins (ends) the same way (a PEM body's or a JWT's fixed start); shorter
+# parts would match ordinary text.
 PARTIAL_LENGTH = 12
 # Places named per secret in a failure; the others are counted.
 MAX_SHOWN_PLACES = 5
@@ -354,7 +355,8 @@ class Guard:
 def secret_forms(secret):
     """[(form, how)]: the ways a secret can show in text, most specific first: as is, JSON-escaped,
     percent-encoded, in base64 (standard and URL-safe, at each of the three alignments of a longer text that
-    holds it) and, for a secret longer than PARTIAL_LENGTH, its first and its last PARTIAL_LENGTH characters.
+    holds it) and, for a secret of one word longer than PARTIAL_LENGTH, its first and its last PARTIAL_LENGTH
+    characters (a secret with white space, a PEM text, has structure there that is no secret).
     A handful of precomputed strings per secret: the scan stays one pass of str.find per form."""
     forms = {}
     for form, how in ((secret, ""), (json.dumps(secret)[1:-1], " (JSON-escaped)"),
@@ -368,7 +370,7 @@ def secret_forms(secret):
         for form in (core, core.replace("+", "-").replace("/", "_")):
             if len(form) >= MIN_SECRET_LENGTH:
                 forms.setdefault(form, " (in base64)")
-    if len(secret) > PARTIAL_LENGTH:
+    if len(secret) > PARTIAL_LENGTH and len(secret.split()) == 1 and secret == secret.strip():
         forms.setdefault(secret[:PARTIAL_LENGTH], " (its first %d characters)" % PARTIAL_LENGTH)
         forms.setdefault(secret[-PARTIAL_LENGTH:], " (its last %d characters)" % PARTIAL_LENGTH)
     return list(forms.items())
@@ -386,9 +388,18 @@ def scan(places, secrets):
         position += len(text) + len(SEPARATOR)
     problems = []
     reported = set()
+    forms = dict((secret, secret_forms(secret)) for secret in secrets)
+    # A part two secrets share says nothing of either (every Ed25519 key's PEM body, every JWT begins alike).
+    owners = {}
+    for secret, found in forms.items():
+        for form, how in found:
+            if how.startswith(" (its "):
+                owners.setdefault(form, set()).add(secret.strip())
     for secret, source in secrets.items():
         hits = []
-        for form, how in secret_forms(secret):
+        for form, how in forms[secret]:
+            if how.startswith(" (its ") and len(owners[form]) > 1:
+                continue
             at = joined.find(form)
             while at != -1:
                 index = bisect.bisect_right(starts, at) - 1

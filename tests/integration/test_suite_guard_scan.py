@@ -22,10 +22,10 @@ from simulators.alibaba import AlibabaCloudSsoSimulator
 from simulators.atlassian import AtlassianScimSimulator
 from simulators.uipath import UiPathIdentitySimulator
 
-from .conftest import Ansible, Guard
+from .conftest import Ansible, Guard, scan
 
 KEY = "ATSCIM-guard-5e4d3c2b1a-secret"
-OTHER_KEY = "ATSCIM-guard-other-directory-key"
+OTHER_KEY = "ATSCIM-other-directory-key-guard"
 TOKEN = "CAIS-guard-sts-token-7f6e5d4c3b2a"
 ALIBABA_SECRET = "guard-access-key-secret-0a1b2c3d"
 CLIENT_SECRET = "guard-uipath-client-secret-9z8y7x"
@@ -151,6 +151,18 @@ def test_files_in_the_runs_temporary_directories_and_an_outside_report_directory
     problems = guard.findings(str(workdir))
     assert_flagged(problems, "file .tmp/left-behind")
     assert_flagged(problems, "file %s" % (reports / "offboard-1.json"))
+
+
+def test_what_secrets_share_or_a_pem_text_is_built_of_is_no_finding():
+    # Two tokens that begin alike (as every JWT does), and a private key's PEM beside the public key's.
+    first, second = "eyJhbGciOiJSUzI1NiJ9.first-token-claims", "eyJhbGciOiJSUzI1NiJ9.second-token-claims"
+    private = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIGuardPrivateKeyMaterial01\n-----END PRIVATE KEY-----\n"
+    public = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAGuardPublicKeyMaterial000001\n-----END PUBLIC KEY-----\n"
+    places = [("output", "the header eyJhbGciOiJSUzI1NiJ9 and the public key\n" + public)]
+    secrets = {first: "a token", second: "another token", private: "the signing key"}
+    assert scan(places, secrets) == []
+    assert scan([("output", "cut: %s" % first[:-3])], {first: "a token"}) == [
+        "a secret (a token) (its first 12 characters) is in the output, line 1"]
 
 
 def test_a_simulator_started_outside_serve_is_scanned(suite_guard):
