@@ -35,6 +35,8 @@ class Request:
     def __init__(self, method, target, headers, body, client):
         self.method = method.upper()
         self.target = target
+        # The target exactly as sent (a simulator may rewrite `target` for its log).
+        self.sent_target = target
         parts = urlsplit(target)
         self.raw_path = parts.path
         self.raw_query = parts.query
@@ -57,6 +59,32 @@ class Request:
         if not self.body:
             return None
         return json.loads(self.body.decode("utf-8"))
+
+
+class Received:
+    """Everything one request carried, as it arrived: method, target (path and query as sent), headers and
+    body, and the status it was answered with (or "dropped"). Secrets included: the test suite's guard
+    (tests/integration/conftest.py) scans these for a secret out of its proper place. Never shown: the
+    repr names the method and the path only, and no control endpoint serves them."""
+
+    __slots__ = ("method", "target", "headers", "body", "status")
+
+    def __init__(self, request, status):
+        self.method = request.method
+        self.target = getattr(request, "sent_target", request.target)
+        headers = request.headers
+        self.headers = [(str(name), str(value)) for name, value in (headers.items() if headers is not None else ())]
+        self.body = request.body or b""
+        self.status = status
+
+    def header(self, name):
+        return [value for key, value in self.headers if key.lower() == name.lower()]
+
+    def __repr__(self):
+        return "<Received %s %s: %d headers, %d bytes of body, answered %s>" % (
+            self.method, urlsplit(self.target).path, len(self.headers), len(self.body), self.status)
+
+    __str__ = __repr__
 
 
 class Response:
@@ -139,6 +167,10 @@ class Simulator:
         self.lock = threading.RLock()
         self.faults = []
         self.log = []
+        # The entries clear_log() took out of `log`, oldest first, and every request in full as it arrived
+        # (`Received`; never cleared): what the test suite's guard scans for secrets.
+        self.cleared = []
+        self.received = []
         self.started = time.time()
         self.in_flight = 0
         self.max_in_flight = 0
@@ -199,8 +231,27 @@ class Simulator:
                 and (pattern is None or pattern.search(entry["path"]))]
 
     def clear_log(self):
+        """Start the request log afresh; the entries it held stay in `cleared` (and every request in
+        `received`) for the test suite's guard."""
         with self.lock:
+            self.cleared.extend(self.log)
             self.log = []
+
+    def every_entry(self):
+        """Every entry the request log held: those clear_log() took out, then the current ones."""
+        with self.lock:
+            return self.cleared + self.log
+
+    def every_request(self):
+        """Every request in full (`Received`), in the order they were answered."""
+        with self.lock:
+            return list(self.received)
+
+    def proper_places(self, received):
+        """Where this request may carry a credential, as the provider defines it: [("header", name),
+        ("query", parameter), ("form", field)]. The test suite's guard accepts one whole secret there and flags
+        a secret anywhere else (another header, the URL, the body)."""
+        return []
 
     def _fault_for(self, request):
         with self.lock:
@@ -296,8 +347,10 @@ class Simulator:
         entry.setdefault("received", getattr(request, "received", entry["time"]))
         if fault:
             entry["fault"] = fault
+        received = Received(request, status)
         with self.lock:
             self.log.append(entry)
+            self.received.append(received)
 
     def _control(self, request):
         action = request.raw_path[len(CONTROL_PREFIX):].strip("/")
@@ -376,6 +429,11 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _serve
 
 
+# Callables told of every SimServer this process starts (the test suite's guard registers one for each test,
+# so that it sees simulators started outside its fixtures, such as the benchmark harness's); empty otherwise.
+STARTED_SERVER_OBSERVERS = []
+
+
 class SimServer:
     """A simulator on 127.0.0.1 (a free port unless one is given), served from a thread."""
 
@@ -401,6 +459,8 @@ class SimServer:
         self._thread = threading.Thread(target=self.httpd.serve_forever, name=self.simulator.name,
                                         daemon=True)
         self._thread.start()
+        for observer in list(STARTED_SERVER_OBSERVERS):
+            observer(self)
         return self
 
     def stop(self):

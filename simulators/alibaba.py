@@ -562,6 +562,14 @@ class AlibabaCloudSsoSimulator(Simulator):
                 request.target = "/?Action=%s%s" % (request.action, "&" + request.raw_query if request.raw_query else "")
         return super().dispatch(request)
 
+    def proper_places(self, received):
+        """The AccessKey secret is never sent (only a signature made with it). The STS token belongs in the
+        `x-acs-security-token` header of a V3 request (signed in `Authorization`), and in the `SecurityToken`
+        parameter of a V1 request (signed in the query or form) only."""
+        if any(value.startswith("ACS3-HMAC-SHA256") for value in received.header("Authorization")):
+            return [("header", "x-acs-security-token")]
+        return [("query", "SecurityToken"), ("form", "SecurityToken")]
+
     def log_entry(self, request, status):
         entry = super().log_entry(request, status)
         entry.update({"action": getattr(request, "action", None), "code": getattr(request, "answer_code", None),

@@ -201,6 +201,10 @@ class AtlassianScimSimulator(Simulator):
             if any(member.get("value") == user["id"] for member in group.get("members") or [])]
         return rendered
 
+    def proper_places(self, received):
+        """The API key belongs in `Authorization: Bearer <key>` only."""
+        return [("header", "Authorization")]
+
     def log_entry(self, request, status):
         """The base entry, plus `active` when a PATCH or PUT of a user sets it in a spelling this simulator applies
         (the ground-truth checker of the tests reads it)."""

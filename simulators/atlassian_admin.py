@@ -184,6 +184,10 @@ class AtlassianAdminSimulator(Simulator):
         return request.method not in ("GET", "HEAD") and not (
             request.method == "POST" and request.segments[-2:] == ["users", "search"])
 
+    def proper_places(self, received):
+        """The API key belongs in `Authorization: Bearer <key>` only."""
+        return [("header", "Authorization")]
+
     def log_entry(self, request, status):
         # The JSON body too (no secret is ever in one), so that tests can hold requests to the definitions.
         entry = super().log_entry(request, status)

@@ -92,7 +92,7 @@ import re
 import time
 import unicodedata
 import uuid
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 from ._base import BadRequest, Response, Simulator, new_id
 
@@ -521,6 +521,14 @@ class UiPathIdentitySimulator(Simulator):
     def is_changing(self, request):
         # A token request is a POST that changes no user.
         return super().is_changing(request) and not request.raw_path.rstrip("/").lower().endswith("/connect/token")
+
+    def proper_places(self, received):
+        """A bearer token (or personal access token) belongs in `Authorization`; the client secret in the form
+        body of the token request only."""
+        places = [("header", "Authorization")]
+        if received.method == "POST" and urlsplit(received.target).path.rstrip("/").lower().endswith("/connect/token"):
+            places.append(("form", "client_secret"))
+        return places
 
     def log_entry(self, request, status):
         """The base entry, plus what a change to an organization user names in its body (the ground-truth

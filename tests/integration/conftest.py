@@ -5,8 +5,11 @@
 """Fixtures for the integration tests: real `ansible-playbook` runs against simulators on loopback.
 
 Every test is also watched by `suite_guard` (autouse): after the test, the output of each playbook run
-(stdout and stderr, -vvvv runs included), the request log of each simulator started through `serve` and
-every file under the test's `tmp_path` are scanned for each secret the test used, and every run in check
+(stdout and stderr, -vvvv runs included), the request log (cleared entries included) and every request in full
+of each simulator the test started (through `serve` or not; a credential is accepted in its proper place only),
+and every file the runs wrote (the test's `tmp_path`, which holds their temporary directories, and report
+directories outside it) are scanned for each secret the test used, in full, encoded or in part (see
+docs/development.md, "The secret scan of the integration suite"), and every run in check
 mode must have left no changing request in any of those simulators. Check mode is also watched task by task,
 however the run was started: callback_plugins/check_mode_tasks.py writes every task's window and check mode
 (`--check`, a task's `check_mode: true`, an include's `apply`), and no changing request may reach a simulator
@@ -16,15 +19,19 @@ env/envvars). A hit fails the test, naming the place, never the secret.
 
 from __future__ import annotations
 
+import base64
+import bisect
 import json
 import os
 import subprocess
 import sys
 import time
+from urllib.parse import quote, quote_plus, unquote_plus, urlsplit, urlunsplit
 
 import pytest
 import yaml
 
+from simulators import _base as simulators_base
 from simulators._base import SimServer
 
 from .ground_truth import RunWatch
@@ -47,6 +54,14 @@ SECRET_CREDENTIALS = SECRET_OPTIONS | frozenset(("secret", "clients", "personal_
 MIN_SECRET_LENGTH = 8
 # Files larger than this are build artefacts (archives), not output.
 MAX_SCANNED_FILE = 20 * 1024 * 1024
+# A secret of one word longer than this is also sought by its first and by its last this many characters (a
+# truncated form), unless another secret begins (ends) the same way (a PEM body's or a JWT's fixed start); shorter
+# parts would match ordinary text.
+PARTIAL_LENGTH = 12
+# Places named per secret in a failure; the others are counted.
+MAX_SHOWN_PLACES = 5
+# Between two scanned texts joined into one (no secret holds it).
+SEPARATOR = "\n\x00\n"
 
 
 class PlaybookResult:
@@ -105,6 +120,9 @@ class Ansible:
             "ANSIBLE_COLLECTIONS_SCAN_SYS_PATH": "false",
             "ANSIBLE_HOME": os.path.join(self.workdir, ".ansible"),
             "ANSIBLE_LOCAL_TEMP": os.path.join(self.workdir, ".ansible", "tmp"),
+            # Where the run's modules and temporary files go: inside the test's directory, which the guard scans.
+            "ANSIBLE_REMOTE_TMP": os.path.join(self.workdir, ".ansible", "remote-tmp"),
+            "TMPDIR": self.temporary_directory(),
             "ANSIBLE_RETRY_FILES_ENABLED": "false",
             "ANSIBLE_NOCOLOR": "1",
             "ANSIBLE_DEPRECATION_WARNINGS": "false",
@@ -115,6 +133,11 @@ class Ansible:
         })
         env.update(extra or {})
         return env
+
+    def temporary_directory(self):
+        path = os.path.join(self.workdir, ".tmp")
+        os.makedirs(path, exist_ok=True)
+        return path
 
     def run(self, plays, extra_vars=None, env=None, check=False, diff=False, verbosity=0,
             callback="json", args=(), timeout=900):
@@ -205,6 +228,8 @@ class Guard:
 
     def __init__(self):
         self.servers = []
+        self.started = []  # servers started in this process outside `serve` (the benchmark harness, say)
+        self.roots = set()  # directories outside the test's own that its runs write to (a report directory)
         self.outputs = []  # (label, PlaybookResult)
         self.inputs = set()  # files the fixtures wrote as the test's input
         self.given = {}  # secret -> where the test gave it
@@ -217,6 +242,7 @@ class Guard:
                 plays = yaml.safe_load(plays)
             except yaml.YAMLError:
                 plays = None
+        self.note_written_places(plays, extra_vars, args)
         secret_values(plays, SECRET_OPTIONS | SECRET_ENVIRONMENT, "%s: playbook" % label, self.given)
         secret_values(extra_vars, SECRET_OPTIONS, "%s: extra vars" % label, self.given)
         for name, value in (env or {}).items():
@@ -250,7 +276,7 @@ class Guard:
         """{secret: description}: the simulators' credentials and issued tokens, and what the runs were given."""
         found = {}
         self.note_tokens()
-        for simulator in self.simulators():
+        for simulator in self.scanned_simulators():
             secret_values(simulator.credentials(), SECRET_CREDENTIALS, "%s credentials" % simulator.name, found)
         for value, place in self.given.items():
             found.setdefault(value, place)
@@ -306,29 +332,65 @@ class Guard:
                     break
 
     # --- the scan -----------------------------------------------------------------------------
-    def places(self, tmp_path):
+    def note_started(self, server):
+        """A SimServer started in this process while the test ran (SimServer.start tells every observer)."""
+        self.started.append(server)
+
+    def note_written_places(self, plays, extra_vars, args):
+        """An absolute `offboard_report_dir` a run is given is scanned too (a relative one is in the test's
+        directory, where ansible-playbook runs)."""
+        found = {}
+        secret_values(plays, ("offboard_report_dir",), "plays", found)
+        secret_values(extra_vars, ("offboard_report_dir",), "extra vars", found)
+        for index, arg in enumerate(args or ()):
+            if index and args[index - 1] in ("-e", "--extra-vars") and not arg.startswith("@"):
+                try:
+                    secret_values(json.loads(arg), ("offboard_report_dir",), "-e", found)
+                except ValueError:
+                    name, _equals, value = arg.partition("=")
+                    if name.strip() == "offboard_report_dir":
+                        found[value.strip()] = "-e"
+        for path in found:
+            if os.path.isabs(path):
+                self.roots.add(path)
+
+    def scanned_simulators(self):
+        """The simulators started through `serve`, and those started outside it during the test."""
+        found = self.simulators()
+        for server in self.started:
+            if all(server.simulator is not known for known in found):
+                found.append(server.simulator)
+        return found
+
+    def places(self, tmp_path, secrets=None):
         """(place, text) of everything the test produced."""
         for label, result in self.outputs:
             yield "stdout of %s" % label, result.stdout
             yield "stderr of %s" % label, result.stderr
-        for simulator in self.simulators():
-            for index, entry in enumerate(simulator.requests()):
-                yield "request log of %s (entry %d)" % (simulator.name, index + 1), json.dumps(entry)
-        if tmp_path is not None:
-            for path in written_files(str(tmp_path), self.inputs):
+        for simulator in self.scanned_simulators():
+            cleared = len(simulator.cleared)
+            for index, entry in enumerate(simulator.every_entry()):
+                yield "request log of %s (entry %d%s)" % (simulator.name, index + 1, ", since cleared by clear_log()"
+                                                          if index < cleared else ""), json.dumps(entry)
+            for index, received in enumerate(simulator.every_request()):
+                yield ("request %d received by %s (%s %s)" % (index + 1, simulator.name, received.method,
+                                                              urlsplit(received.target).path),
+                       received_text(received, simulator.proper_places(received), secrets or {}))
+        roots = [str(tmp_path)] if tmp_path is not None else []
+        seen = set()
+        for root in roots + sorted(self.roots):
+            for path in written_files(root, self.inputs):
+                if os.path.realpath(path) in seen:
+                    continue
+                seen.add(os.path.realpath(path))
                 with open(path, "rb") as handle:
-                    yield "file %s" % os.path.relpath(path, str(tmp_path)), handle.read().decode("utf-8", "replace")
+                    shown = os.path.relpath(path, roots[0]) if roots and root == roots[0] else path
+                    yield "file %s" % shown, handle.read().decode("utf-8", "replace")
 
     def findings(self, tmp_path):
         problems = list(self.check_mode_changes)
         secrets = self.secrets()
-        for place, text in self.places(tmp_path):
-            for secret, source in secrets.items():
-                for form in set((secret, json.dumps(secret)[1:-1])):
-                    if form in text:
-                        line = text[:text.index(form)].count("\n") + 1
-                        problems.append("a secret (%s) is in the %s, line %d" % (source, place, line))
-                        break
+        problems.extend(scan(list(self.places(tmp_path, secrets)), secrets))
         return problems
 
 
@@ -348,6 +410,112 @@ def task_windows(path, since):
             windows.append(dict(record, started=started))
             previous_end = record["ended"]
     return windows
+
+
+def secret_forms(secret):
+    """[(form, how)]: the ways a secret can show in text, most specific first: as is, JSON-escaped,
+    percent-encoded, in base64 (standard and URL-safe, at each of the three alignments of a longer text that
+    holds it) and, for a secret of one word longer than PARTIAL_LENGTH, its first and its last PARTIAL_LENGTH
+    characters (a secret with white space, a PEM text, has structure there that is no secret).
+    A handful of precomputed strings per secret: the scan stays one pass of str.find per form."""
+    forms = {}
+    for form, how in ((secret, ""), (json.dumps(secret)[1:-1], " (JSON-escaped)"),
+                      (quote(secret, safe=""), " (percent-encoded)"), (quote_plus(secret, safe=""), " (percent-encoded)")):
+        forms.setdefault(form, how)
+    raw = secret.encode("utf-8")
+    for shift in range(3):
+        # The characters of base64(x + secret), len(x) % 3 == shift, that depend on the secret's bits alone.
+        encoded = base64.b64encode(b"\0" * shift + raw).decode("ascii")
+        core = encoded[-(-8 * shift // 6):8 * (shift + len(raw)) // 6]
+        for form in (core, core.replace("+", "-").replace("/", "_")):
+            if len(form) >= MIN_SECRET_LENGTH:
+                forms.setdefault(form, " (in base64)")
+    if len(secret) > PARTIAL_LENGTH and len(secret.split()) == 1 and secret == secret.strip():
+        forms.setdefault(secret[:PARTIAL_LENGTH], " (its first %d characters)" % PARTIAL_LENGTH)
+        forms.setdefault(secret[-PARTIAL_LENGTH:], " (its last %d characters)" % PARTIAL_LENGTH)
+    return list(forms.items())
+
+
+def scan(places, secrets):
+    """Every (secret, place) where a form of the secret shows, once each, naming the place and never the secret.
+    The texts are joined and each form sought with str.find, so the cost is linear in what the test produced."""
+    texts = [text for _place, text in places]
+    joined = SEPARATOR.join(texts)
+    starts = []
+    position = 0
+    for text in texts:
+        starts.append(position)
+        position += len(text) + len(SEPARATOR)
+    problems = []
+    reported = set()
+    forms = dict((secret, secret_forms(secret)) for secret in secrets)
+    # A part two secrets share says nothing of either (every Ed25519 key's PEM body, every JWT begins alike).
+    owners = {}
+    for secret, found in forms.items():
+        for form, how in found:
+            if how.startswith(" (its "):
+                owners.setdefault(form, set()).add(secret.strip())
+    for secret, source in secrets.items():
+        hits = []
+        for form, how in forms[secret]:
+            if how.startswith(" (its ") and len(owners[form]) > 1:
+                continue
+            at = joined.find(form)
+            while at != -1:
+                index = bisect.bisect_right(starts, at) - 1
+                offset = at - starts[index]
+                if offset + len(form) <= len(texts[index]) and (secret, index) not in reported:
+                    reported.add((secret, index))
+                    hits.append("a secret (%s)%s is in the %s, line %d" % (
+                        source, how, places[index][0], texts[index][:offset].count("\n") + 1))
+                following = starts[index + 1] if index + 1 < len(starts) else len(joined)
+                at = joined.find(form, max(following, at + 1))
+        problems.extend(hits[:MAX_SHOWN_PLACES])
+        if len(hits) > MAX_SHOWN_PLACES:
+            problems.append("the same secret (%s) is in %d more places" % (source, len(hits) - MAX_SHOWN_PLACES))
+    return problems
+
+
+def received_text(received, places, secrets):
+    """A request as the simulator received it (method and target, headers, body), for the scan, without the
+    credential in its proper place (`Simulator.proper_places`) when that is one whole secret of the test; a
+    secret anywhere else (another header, the URL, the body, or more than the credential in its place) stays.
+    Percent-encoded parts are also given decoded."""
+    headers = set(name.lower() for kind, name in places if kind == "header")
+    parameters = set(name for kind, name in places if kind == "query")
+    fields = set(name for kind, name in places if kind == "form")
+    target = received.target
+    if parameters:
+        parts = urlsplit(target)
+        target = urlunsplit(parts._replace(query=without_credentials(parts.query, parameters, secrets)))
+    lines = ["%s %s" % (received.method, target)]
+    for name, value in received.headers:
+        if name.lower() in headers and is_one_credential(value, secrets):
+            lines.append("%s: (its credential)" % name)
+        else:
+            lines.append("%s: %s" % (name, value))
+    body = received.body.decode("utf-8", "replace")
+    if fields:
+        body = without_credentials(body, fields, secrets)
+    text = "\n".join(lines) + "\n\n" + body
+    decoded = unquote_plus(text)
+    return text if decoded == text else text + "\n" + decoded
+
+
+def is_one_credential(value, secrets):
+    """`<secret>` or `<scheme> <secret>` (Bearer, say): one whole secret and nothing else."""
+    value = value.strip()
+    return value in secrets or value.partition(" ")[2].strip() in secrets
+
+
+def without_credentials(encoded, names, secrets):
+    """A query or form without its `name=<one whole secret>` pairs for these names."""
+    kept = []
+    for pair in encoded.split("&"):
+        name, _equals, value = pair.partition("=")
+        if not (unquote_plus(name) in names and unquote_plus(value).strip() in secrets):
+            kept.append(pair)
+    return "&".join(kept)
 
 
 def written_files(root, inputs):
@@ -380,7 +548,11 @@ def suite_guard(request):
     """Fails the test when a secret it used shows in its output, its simulators' logs or its files, or
     when a run in check mode made a changing request."""
     guard = Guard()
-    yield guard
+    simulators_base.STARTED_SERVER_OBSERVERS.append(guard.note_started)
+    try:
+        yield guard
+    finally:
+        simulators_base.STARTED_SERVER_OBSERVERS.remove(guard.note_started)
     problems = guard.findings(request.node.funcargs.get("tmp_path"))
     if problems:
         pytest.fail("\n".join(problems), pytrace=False)
