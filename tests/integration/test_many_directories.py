@@ -22,8 +22,8 @@ STAYER = "sam.taylor@example.com"
 PEOPLE = LEAVER_NAMES + [STAYER]
 
 ATLASSIAN_KEYS = {"d-north": "ATSCIM-north-key-5b1c9e", "d-south": "ATSCIM-south-key-7f3a2d"}
-UIPATH_CLIENTS = {"acme": ("a1c0ffee-0000-4000-8000-00000000ac3e", "uipath-acme-secret-9Qw2"),
-                  "globex": ("a1c0ffee-0000-4000-8000-0000000610be", "uipath-globex-secret-3Zr8")}
+UIPATH_CLIENTS = {"acme": ("a1c0ffee-0000-4000-8000-00000000ac3e", "kq7Vw2-acme-Xs9Qw2Lp"),
+                  "globex": ("a1c0ffee-0000-4000-8000-0000000610be", "r3Zt8-globex-Mw2Kp5Jd")}
 ALIBABA_KEY = ("LTAI-many-directories", "alibaba-many-directories-secret-6Tn4")
 ALIBABA_DIRECTORY = "d-alimain01"
 
