@@ -19,12 +19,15 @@ env/envvars). A hit fails the test, naming the place, never the secret.
 
 from __future__ import annotations
 
+import atexit
 import base64
 import bisect
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from urllib.parse import quote, quote_plus, unquote_plus, urlsplit, urlunsplit
 
@@ -106,6 +109,7 @@ class Ansible:
             handle.write("all:\n  hosts:\n    localhost:\n      ansible_connection: local\n"
                          "      ansible_python_interpreter: '{{ ansible_playbook_python }}'\n")
         self.runs = 0
+        self.tmpdir = None
 
     def environment(self, extra=None, callback="json"):
         """`callback="json"` prints a JSON document that `PlaybookResult.task()` reads."""
@@ -135,9 +139,17 @@ class Ansible:
         return env
 
     def temporary_directory(self):
-        path = os.path.join(self.workdir, ".tmp")
-        os.makedirs(path, exist_ok=True)
-        return path
+        """The runs' TMPDIR: a short path of its own, not under the test's directory, because ansible-core 2.21
+        opens a Unix socket there (its local RPC server), and a socket's path must fit in 107 bytes. The guard
+        scans it like the test's directory and removes it after the test."""
+        if self.tmpdir is None:
+            self.tmpdir = tempfile.mkdtemp(prefix="il-tmp-")
+            if self.guard is not None:
+                self.guard.roots.add(self.tmpdir)
+                self.guard.temporaries.append(self.tmpdir)
+            else:
+                atexit.register(shutil.rmtree, self.tmpdir, True)
+        return self.tmpdir
 
     def run(self, plays, extra_vars=None, env=None, check=False, diff=False, verbosity=0,
             callback="json", args=(), timeout=900):
@@ -230,6 +242,7 @@ class Guard:
         self.servers = []
         self.started = []  # servers started in this process outside `serve` (the benchmark harness, say)
         self.roots = set()  # directories outside the test's own that its runs write to (a report directory)
+        self.temporaries = []  # of those, the ones the fixtures made, removed after the scan
         self.outputs = []  # (label, PlaybookResult)
         self.inputs = set()  # files the fixtures wrote as the test's input
         self.given = {}  # secret -> where the test gave it
@@ -554,6 +567,8 @@ def suite_guard(request):
     finally:
         simulators_base.STARTED_SERVER_OBSERVERS.remove(guard.note_started)
     problems = guard.findings(request.node.funcargs.get("tmp_path"))
+    for path in guard.temporaries:
+        shutil.rmtree(path, ignore_errors=True)
     if problems:
         pytest.fail("\n".join(problems), pytrace=False)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import shutil
 import types
 from urllib.parse import quote
 
@@ -140,16 +141,25 @@ def test_files_in_the_runs_temporary_directories_and_an_outside_report_directory
     workdir, reports = tmp_path / "work", tmp_path / "reports"
     workdir.mkdir()
     reports.mkdir()
-    environment = Ansible(str(workdir)).environment()
-    for name in ("TMPDIR", "ANSIBLE_LOCAL_TEMP", "ANSIBLE_REMOTE_TMP"):
-        assert environment[name].startswith(str(workdir) + os.sep), name
     guard = guarded(scim())
+    environment = Ansible(str(workdir), guard=guard).environment()
+    for name in ("ANSIBLE_LOCAL_TEMP", "ANSIBLE_REMOTE_TMP"):
+        assert environment[name].startswith(str(workdir) + os.sep), name
+    # TMPDIR is a short path of its own (a Unix socket's path must fit), scanned and removed by the guard.
+    temporary = environment["TMPDIR"]
+    assert guard.roots == {temporary} and guard.temporaries == [temporary]
     guard.note_run("run 1", [], None, None, ["-e", json.dumps({"offboard_report_dir": str(reports)})])
-    (workdir / ".tmp").mkdir(exist_ok=True)
-    (workdir / ".tmp" / "left-behind").write_text(KEY)
+    (workdir / ".ansible").mkdir(exist_ok=True)
+    (workdir / ".ansible" / "left-behind").write_text(KEY)
+    with open(os.path.join(temporary, "left-behind"), "w", encoding="utf-8") as handle:
+        handle.write(KEY[:-4])
     (reports / "offboard-1.json").write_text(json.dumps({"key": base64.urlsafe_b64encode(KEY.encode()).decode()}))
-    problems = guard.findings(str(workdir))
-    assert_flagged(problems, "file .tmp/left-behind")
+    try:
+        problems = guard.findings(str(workdir))
+    finally:
+        shutil.rmtree(temporary, ignore_errors=True)
+    assert_flagged(problems, "file .ansible/left-behind")
+    assert_flagged(problems, "file %s" % os.path.join(temporary, "left-behind"))
     assert_flagged(problems, "file %s" % (reports / "offboard-1.json"))
 
 
