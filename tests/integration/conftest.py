@@ -536,7 +536,8 @@ def written_files(root, inputs):
     for directory, _subdirs, files in os.walk(root):
         for name in files:
             path = os.path.join(directory, name)
-            if os.path.islink(path) or os.path.realpath(path) in inputs:
+            # Only regular files: a killed run leaves its local RPC server's Unix socket in TMPDIR (ansible-core 2.21).
+            if os.path.islink(path) or not os.path.isfile(path) or os.path.realpath(path) in inputs:
                 continue
             if os.path.getsize(path) > MAX_SCANNED_FILE or is_repository_copy(root, path):
                 continue

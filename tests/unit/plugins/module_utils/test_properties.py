@@ -392,8 +392,13 @@ def alibaba_addressed(log, names=()):
 
 def refused_before_any_request(finished, simulator, option, secret=None):
     assert finished.failed, "accepted: %r" % (finished.result,)
-    assert isinstance(finished.exception, InputError), "not refused by validation: %r" % (finished.result.get("msg"),)
-    assert option in finished.result["msg"], "the message does not name %s: %s" % (option, finished.result["msg"])
+    # ansible-core 2.21 logs a module's arguments to syslog as AnsibleModule starts, and a NUL character fails that
+    # log ("embedded null character"): the module is refused before the collection's code runs, which names no option.
+    by_ansible = isinstance(finished.exception, ValueError) and "embedded null character" in str(finished.exception)
+    assert by_ansible or isinstance(finished.exception, InputError), "not refused by validation: %r" % (
+        finished.result.get("msg"),)
+    assert by_ansible or option in finished.result["msg"], "the message does not name %s: %s" % (
+        option, finished.result["msg"])
     if secret is not None:
         # Neither in what Ansible prints nor in what the collection handed it (before Ansible's no_log masking).
         for shown in (json.dumps(finished.result), json.dumps(finished.raw, default=str)):
