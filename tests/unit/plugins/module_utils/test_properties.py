@@ -186,15 +186,15 @@ class RecordingModule(AnsibleModule):
     """Ansible's own AnsibleModule (argument types, defaults, no_log, mutually exclusive and required options,
     check mode), which also keeps what the collection handed to its exits."""
 
-    ended = None
+    ended = {}  # "raw": what the collection handed to its exit, "exception": the error being handled then
 
     def exit_json(self, **kwargs):
-        RecordingModule.ended = (dict(kwargs), None)
+        RecordingModule.ended.update(raw=dict(kwargs), exception=None)
         super().exit_json(**kwargs)
 
     def fail_json(self, msg, **kwargs):  # pylint: disable=arguments-differ
         # Called inside the handler of the error that failed the task, or by Ansible's own validation.
-        RecordingModule.ended = (dict(kwargs, msg=msg), sys.exc_info()[1])
+        RecordingModule.ended.update(raw=dict(kwargs, msg=msg), exception=sys.exc_info()[1])
         super().fail_json(msg, **kwargs)
 
 
@@ -205,8 +205,9 @@ def run_module(directory_cls, **params):
     arguments.update((name, value) for name, value in params.items() if value is not None)
     for name in ("_global_warnings", "_global_deprecations"):
         getattr(ansible_warnings, name, {}).clear()  # a module process starts with none
-    RecordingModule.ended = None
+    RecordingModule.ended.clear()
     printed = io.StringIO()
+    code = None
     with patch_module_args(arguments), mock.patch.object(_lifecycle, "AnsibleModule", RecordingModule), \
             contextlib.redirect_stdout(printed):
         try:
@@ -215,8 +216,8 @@ def run_module(directory_cls, **params):
             code = exited.code
         else:
             raise AssertionError("the module neither exited nor failed")
-    assert RecordingModule.ended is not None, printed.getvalue()
-    raw, exception = RecordingModule.ended
+    assert RecordingModule.ended, printed.getvalue()
+    raw, exception = RecordingModule.ended["raw"], RecordingModule.ended["exception"]
     result = json.loads(printed.getvalue().strip().splitlines()[-1])
     assert bool(result.get("failed")) is (code != 0), result
     return Finished(result, raw, code != 0, exception)
