@@ -12,7 +12,7 @@ from __future__ import annotations
 from simulators.uipath import UiPathIdentitySimulator
 
 from .test_offboard_role import only_report, reports
-from .test_offboard_sweep import admin_seed, atlassian, changing, offboard, row
+from .test_offboard_sweep import atlassian, changing, offboard, refused_for_a_token_made_after_the_rehearsal, row
 
 SCOPES = ["PM.User", "PM.User.Read", "PM.User.Write", "OR.Users", "OR.Users.Read", "OR.Users.Write",
           "OR.Folders", "OR.Folders.Read", "OR.Folders.Write"]
@@ -133,15 +133,7 @@ def test_already_done_counts_only_what_was_done_before_the_run(ansible, serve):
 
 
 def test_a_refused_run_reports_no_leftover_removed_and_no_plan(ansible, serve):
-    scim, admin, env = atlassian(serve)
-    rehearsal = offboard(ansible, env, check=True)
-    assert rehearsal.returncode == 0, rehearsal.output
-    rehearsed, _markdown = only_report(ansible.workdir)
-    admin.seed(admin_seed(mei_tokens=[{"id": "tok-late", "label": "late"}]))
-    refused = offboard(ansible, env, offboard_approved_plan=rehearsed["plan"],
-                       offboard_approved_plan_digest=rehearsed["plan_digest"])
-    assert refused.returncode != 0
-    assert changing(scim) == [] and changing(admin) == []
+    _admin, _env, _rehearsed, refused = refused_for_a_token_made_after_the_rehearsal(ansible, serve)
     report, markdown = sorted(reports(ansible.workdir).items())[-1][1]
     assert report["approval"]["result"] == "refused"
     assert report["plan"] == []

@@ -193,17 +193,24 @@ def test_the_sweep_off_leaves_the_accounts_and_says_so(ansible, serve):
     assert "offboard_sweep is false" in follow_up[-1]["detail"]
 
 
-def test_an_approved_run_sweeps_only_what_the_plan_has(ansible, serve):
+def refused_for_a_token_made_after_the_rehearsal(ansible, serve):
+    """The Atlassian estate rehearsed, then a token of Mei's made, which the plan does not have, then the run given
+    that plan: refused, with no changing request anywhere. Returns (admin, env, the rehearsal's report, the run)."""
     scim, admin, env = atlassian(serve)
     rehearsal = offboard(ansible, env, check=True)
     assert rehearsal.returncode == 0, rehearsal.output
     rehearsed, _markdown = only_report(ansible.workdir)
-    # A token made after the approval is not in the plan: the run changes nothing anywhere.
     admin.seed(admin_seed(mei_tokens=[{"id": "tok-late", "label": "late"}]))
     refused = offboard(ansible, env, offboard_approved_plan=rehearsed["plan"],
                        offboard_approved_plan_digest=rehearsed["plan_digest"])
     assert refused.returncode != 0
     assert changing(scim) == [] and changing(admin) == []
+    return admin, env, rehearsed, refused
+
+
+def test_an_approved_run_sweeps_only_what_the_plan_has(ansible, serve):
+    # A token made after the approval is not in the plan: the run changes nothing anywhere.
+    admin, env, rehearsed, _refused = refused_for_a_token_made_after_the_rehearsal(ansible, serve)
     latest = sorted(reports(ansible.workdir).items())[-1][1][0]
     assert [item["actions"] for item in latest["approval"]["not_approved"]] == [
         ["revoked: API token late (tok-late) in account acc-mei"]]
